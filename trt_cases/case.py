@@ -1,0 +1,179 @@
+"""A conformance case: a frozen, JSON-serialisable description with a readable id, and its data.
+
+Describing a case is cheap; `materialise()` draws its input, weights and states deterministically
+from the seed. Weights make every gate distinguishable (independent draws per gate, per matrix)
+and the recurrence contractive: each gate's R is scaled to spectral radius `0.9 * weight_scale`,
+so with the default scale no float32 implementation is pushed into chaos. Values are rounded to
+the case's precision, so that an engine of that precision sees exactly the reference's numbers.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from typing import NamedTuple
+
+import numpy as np
+
+from reference import GATES, RNNDirection, RNNInputMode, RNNOperation
+from reference.enums import parse
+from reference.validate import positive_int
+
+PRECISIONS = ("fp32", "fp16", "bf16", "tf32")
+RECURRENT_RADIUS = 0.9  # spectral radius of every R at weight_scale 1
+_DIRECTION_TAGS = {"UNIDIRECTION": "uni", "BIDIRECTION": "bi"}
+
+
+class Materials(NamedTuple):
+    """A case's data, in `IRNNv2Layer` terms; float64 values exactly representable in its precision."""
+    input: np.ndarray  # (N..., S, E)
+    weights: dict  # (layer_index, RNNGateType, is_w) -> (H, E) | (H, K*H) | (H, H)
+    biases: dict  # (layer_index, RNNGateType, is_w) -> (H,)
+    seq_lengths: np.ndarray | None  # (N...) int32
+    hidden_state: np.ndarray | None  # (N..., L*K, H)
+    cell_state: np.ndarray | None  # (N..., L*K, H)
+
+
+@dataclasses.dataclass(frozen=True)
+class Case:
+    op: str
+    layer_count: int = 1
+    hidden_size: int = 4
+    max_seq_length: int = 3
+    data_length: int = 4
+    batch_dims: tuple = (2,)
+    direction: str = "UNIDIRECTION"
+    input_mode: str = "LINEAR"
+    seq_lengths: bool = False
+    hidden_state: bool = False
+    cell_state: bool = False
+    precision: str = "fp32"
+    seed: int = 0
+    weight_scale: float = 1.0
+
+    def __post_init__(self):
+        set_ = object.__setattr__
+        set_(self, "op", parse(RNNOperation, self.op, "op").name)
+        set_(self, "direction", parse(RNNDirection, self.direction, "direction").name)
+        set_(self, "input_mode", parse(RNNInputMode, self.input_mode, "input_mode").name)
+        for name in ("layer_count", "hidden_size", "max_seq_length", "data_length"):
+            positive_int(getattr(self, name), name)
+        if not isinstance(self.batch_dims, (tuple, list)):
+            raise TypeError(f"batch_dims={self.batch_dims!r}: expected a tuple of ints >= 1")
+        set_(self, "batch_dims", tuple(positive_int(d, "batch_dims") for d in self.batch_dims))
+        for name in ("seq_lengths", "hidden_state", "cell_state"):
+            if not isinstance(getattr(self, name), bool):
+                raise TypeError(f"{name}={getattr(self, name)!r}: expected True or False (whether it is set)")
+        if self.precision not in PRECISIONS:
+            raise ValueError(f"precision={self.precision!r}; allowed: {', '.join(PRECISIONS)}")
+        if isinstance(self.seed, bool) or not isinstance(self.seed, int) or self.seed < 0:
+            raise ValueError(f"seed={self.seed!r}: expected an int >= 0")
+        if not (isinstance(self.weight_scale, (int, float)) and 0 < self.weight_scale < float("inf")):
+            raise ValueError(f"weight_scale={self.weight_scale!r}: expected a finite number > 0")
+        set_(self, "weight_scale", float(self.weight_scale))
+        if self.input_mode == "SKIP" and self.data_length != self.hidden_size:
+            raise ValueError(
+                f"input_mode=SKIP requires data length E == hidden_size; got E={self.data_length}, "
+                f"hidden_size={self.hidden_size}"
+            )
+        if self.cell_state and self.op != "LSTM":
+            raise ValueError(f"cell_state is set but op={self.op}: only LSTM has a cell state")
+
+    @property
+    def K(self) -> int:
+        return 2 if self.direction == "BIDIRECTION" else 1
+
+    @property
+    def recurrent_radius(self) -> float:
+        """Spectral radius of every recurrent matrix; above 1 a long sequence may be chaotic."""
+        return RECURRENT_RADIUS * self.weight_scale
+
+    @property
+    def id(self) -> str:
+        parts = [self.op.lower(), _DIRECTION_TAGS[self.direction], self.input_mode.lower(),
+                 f"L{self.layer_count}", f"H{self.hidden_size}", f"S{self.max_seq_length}",
+                 f"E{self.data_length}", "B" + "x".join(map(str, self.batch_dims))]
+        parts += [tag for tag, on in (("lens", self.seq_lengths), ("h0", self.hidden_state), ("c0", self.cell_state)) if on]
+        parts.append(self.precision)
+        if self.weight_scale != 1.0:
+            parts.append(f"w{self.weight_scale:g}")
+        parts.append(f"s{self.seed}")
+        return "-".join(parts)
+
+    def to_json(self) -> dict:
+        return {**dataclasses.asdict(self), "batch_dims": list(self.batch_dims)}
+
+    @classmethod
+    def from_json(cls, data: dict) -> "Case":
+        fields = {f.name for f in dataclasses.fields(cls)}
+        unknown = set(data) - fields
+        if unknown:
+            raise ValueError(f"case JSON has unknown keys {sorted(unknown)}; allowed: {sorted(fields)}")
+        return cls(**{**data, "batch_dims": tuple(data.get("batch_dims", (2,)))})
+
+    @classmethod
+    def from_id(cls, case_id: str) -> "Case":
+        """Parse an id made by `.id` back into the case."""
+        m = _ID.fullmatch(case_id)
+        if not m:
+            raise ValueError(f"case id {case_id!r} is not of the form op-dir-mode-L#-H#-S#-E#-B#x#[-lens][-h0][-c0]-precision[-w#]-s#, e.g. lstm-bi-skip-L2-H8-S5-E8-B2x3-lens-h0-c0-fp32-s17")
+        g = m.groupdict()
+        return cls(op=g["op"], direction={v: k for k, v in _DIRECTION_TAGS.items()}[g["dir"]], input_mode=g["mode"],
+                   layer_count=int(g["L"]), hidden_size=int(g["H"]), max_seq_length=int(g["S"]),
+                   data_length=int(g["E"]), batch_dims=tuple(int(b) for b in g["B"].split("x")),
+                   seq_lengths=bool(g["lens"]), hidden_state=bool(g["h0"]), cell_state=bool(g["c0"]),
+                   precision=g["prec"], weight_scale=float(g["w"]) if g["w"] else 1.0, seed=int(g["seed"]))
+
+    def materialise(self) -> Materials:
+        """Deterministic data for this case (same seed, same numbers, on every machine)."""
+        rng = np.random.default_rng(self.seed)
+        op = RNNOperation[self.op]
+        L, H, S, E, K = self.layer_count, self.hidden_size, self.max_seq_length, self.data_length, self.K
+        rnd = lambda shape, scale: _round(rng.uniform(-scale, scale, shape), self.precision)  # noqa: E731
+        x = rnd(self.batch_dims + (S, E), 1.0)
+        weights, biases = {}, {}
+        for index in range(L * K):
+            cols = E if index < K else K * H
+            for gate in GATES[op]:
+                if not (index < K and self.input_mode == "SKIP"):
+                    weights[(index, gate, True)] = rnd((H, cols), self.weight_scale / np.sqrt(cols))
+                weights[(index, gate, False)] = _round(_radius_scaled(rng, H, self.recurrent_radius), self.precision)
+                biases[(index, gate, True)] = rnd((H,), 0.5 * self.weight_scale)
+                biases[(index, gate, False)] = rnd((H,), 0.5 * self.weight_scale)
+        lengths = _lengths(rng, self.batch_dims, S) if self.seq_lengths else None
+        h0 = rnd(self.batch_dims + (L * K, H), 0.5) if self.hidden_state else None
+        c0 = rnd(self.batch_dims + (L * K, H), 0.5) if self.cell_state else None
+        return Materials(x, weights, biases, lengths, h0, c0)
+
+
+_ID = re.compile(
+    r"(?P<op>relu|tanh|lstm|gru)-(?P<dir>uni|bi)-(?P<mode>linear|skip)-L(?P<L>\d+)-H(?P<H>\d+)-S(?P<S>\d+)"
+    r"-E(?P<E>\d+)-B(?P<B>\d+(?:x\d+)*)(?P<lens>-lens)?(?P<h0>-h0)?(?P<c0>-c0)?-(?P<prec>fp32|fp16|bf16|tf32)"
+    r"(?:-w(?P<w>[0-9.e+-]+))?-s(?P<seed>\d+)"
+)
+
+
+def _radius_scaled(rng, H, radius):
+    m = rng.standard_normal((H, H))
+    rho = np.max(np.abs(np.linalg.eigvals(m)))
+    return m * (radius / rho) if rho > 0 else m
+
+
+def _lengths(rng, batch_dims, S):
+    """Ragged lengths in [1, S]; with two or more sequences, both 1 and S occur."""
+    n = int(np.prod(batch_dims))
+    lengths = rng.integers(1, S + 1, size=n)
+    if n >= 2:
+        lengths[rng.permutation(n)[:2]] = (1, S)
+    return lengths.astype(np.int32).reshape(batch_dims)
+
+
+def _round(values, precision):
+    """Round float64 values to the nearest value of `precision` (tf32 inputs are fp32 values)."""
+    if precision in ("fp32", "tf32"):
+        return values.astype(np.float32).astype(np.float64)
+    if precision == "fp16":
+        return values.astype(np.float16).astype(np.float64)
+    bits = values.astype(np.float32).view(np.uint32).astype(np.uint64)  # bf16: round to nearest even
+    bits = (bits + 0x7FFF + ((bits >> 16) & 1)) & 0xFFFF0000
+    return bits.astype(np.uint32).view(np.float32).astype(np.float64)
