@@ -47,18 +47,20 @@ def buffer_layout(op, layer_count, hidden_size, data_length, direction, input_mo
 def unpack(weights, bias, layout):
     """Split the flat buffers into `{(layer_index, gate, is_w): array}` dicts for `rnn_v2`."""
     tables = {"weights": {}, "bias": {}}
-    buffers = {"weights": real_array(weights, "weights").reshape(-1), "bias": real_array(bias, "bias").reshape(-1)}
-    offsets = {"weights": 0, "bias": 0}
-    for kind, index, gate, is_w, shape in layout:
-        size = int(np.prod(shape))
-        tables[kind][(index, gate, is_w)] = buffers[kind][offsets[kind]:offsets[kind] + size].reshape(shape)
-        offsets[kind] += size
-    for kind in ("weights", "bias"):
-        if offsets[kind] != buffers[kind].size:
+    for kind, value in (("weights", weights), ("bias", bias)):
+        flat = real_array(value, kind).reshape(-1)
+        entries = [entry for entry in layout if entry[0] == kind]
+        needed = sum(int(np.prod(shape)) for *_, shape in entries)
+        if flat.size != needed:
             raise ValueError(
-                f"{kind} has {buffers[kind].size} values; this configuration needs exactly {offsets[kind]} "
+                f"{kind} has {flat.size} values; this configuration needs exactly {needed} "
                 f"(matrices in NvInfer.h order, see reference.legacy.buffer_layout)"
             )
+        offset = 0
+        for _, index, gate, is_w, shape in entries:
+            size = int(np.prod(shape))
+            tables[kind][(index, gate, is_w)] = flat[offset:offset + size].reshape(shape)
+            offset += size
     return tables["weights"], tables["bias"]
 
 

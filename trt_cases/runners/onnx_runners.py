@@ -1,0 +1,111 @@
+"""ONNX oracles: the exported model (`trt_cases.onnx_export`) run by onnxruntime and by `onnx.reference`.
+
+What each backend does with the model, found by experiment against the reference
+(tests/test_onnx_export.py pins it):
+
+- onnxruntime (CPU, float32) honours everything the export uses: `sequence_lens` (outputs past a
+  sequence's length are exactly zero, the reverse direction starts at `len-1`, Y_h/Y_c are the
+  states at the last valid step), `initial_h`/`initial_c`, GRU `linear_before_reset=1`,
+  `direction="bidirectional"` and the RNN activations Relu and Tanh. No case is unsupported.
+- onnx.reference (float64) ignores `sequence_lens` (every sequence runs all S steps), so a case with
+  seq_lengths is split: each sequence runs alone, truncated to its length, without `sequence_lens`,
+  and the results are assembled into the IRNNv2 layout. Its RNN node knows only the Tanh and Affine
+  activations, so RELU is unsupported. It honours initial_h/initial_c, linear_before_reset and
+  bidirectional.
+
+onnx and onnxruntime are imported when a runner runs, so this module imports without them and
+`unsupported()` says which package is missing.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib.util
+
+import numpy as np
+
+from ..case import Case, Materials
+
+
+def run_onnxruntime(case: Case, materials: Materials | None = None):
+    """The exported float32 model run by onnxruntime on the CPU; outputs as float64 in IRNNv2 layout."""
+    import onnxruntime
+
+    from ..onnx_export import export, feeds
+
+    m = case.materialise() if materials is None else materials
+    options = onnxruntime.SessionOptions()
+    options.log_severity_level = 3  # errors only: no chatter on stderr
+    options.intra_op_num_threads = 1  # deterministic, and fast enough for these sizes
+    session = onnxruntime.InferenceSession(export(case, m, np.float32).SerializeToString(), options,
+                                           providers=["CPUExecutionProvider"])
+    return tuple(np.asarray(out, dtype=np.float64) for out in session.run(None, feeds(case, m, np.float32)))
+
+
+def run_onnx_reference(case: Case, materials: Materials | None = None):
+    """The exported float64 model run by onnx.reference; seq_lengths handled by splitting the batch."""
+    m = case.materialise() if materials is None else materials
+    if not case.seq_lengths:
+        return _evaluate(case, m)
+    S, LK, H = case.max_seq_length, case.layer_count * case.K, case.hidden_size
+    N = int(np.prod(case.batch_dims, dtype=np.int64))
+    x = np.reshape(m.input, (N, S, case.data_length))
+    states = {name: None if getattr(m, name) is None else np.reshape(getattr(m, name), (N, LK, H))
+              for name in ("hidden_state", "cell_state")}
+    outputs = [np.zeros((N, S, case.K * H)), np.zeros((N, LK, H))]
+    if case.op == "LSTM":
+        outputs.append(np.zeros((N, LK, H)))
+    for n, length in enumerate(np.reshape(m.seq_lengths, -1).tolist()):
+        one = dataclasses.replace(case, batch_dims=(1,), max_seq_length=length, seq_lengths=False)
+        one_states = [None if states[name] is None else states[name][n:n + 1] for name in ("hidden_state", "cell_state")]
+        output, *finals = _evaluate(one, Materials(x[n:n + 1, :length], m.weights, m.biases, None, *one_states))
+        outputs[0][n, :length] = output[0]  # past its length the output stays zero
+        for full, final in zip(outputs[1:], finals):
+            full[n] = final[0]
+    return tuple(out.reshape(case.batch_dims + out.shape[1:]) for out in outputs)
+
+
+def _evaluate(case, m):
+    """One run of `onnx.reference.ReferenceEvaluator` on the float64 export of `case`."""
+    from onnx.reference import ReferenceEvaluator
+
+    from ..onnx_export import export, feeds
+
+    evaluator = ReferenceEvaluator(export(case, m, np.float64))
+    return tuple(np.asarray(out, dtype=np.float64) for out in evaluator.run(None, feeds(case, m, np.float64)))
+
+
+def _missing(*packages):
+    """A reason naming the first package that is not installed, or None."""
+    for package in packages:
+        if importlib.util.find_spec(package) is None:
+            return f"{package} is not installed"
+    return None
+
+
+class OnnxRuntimeRunner:
+    name = "onnxruntime"
+    precision = "float32"
+
+    def unsupported(self, case: Case) -> str | None:
+        return _missing("onnx", "onnxruntime")
+
+    def infer(self, case: Case):
+        return run_onnxruntime(case)
+
+
+class OnnxReferenceRunner:
+    name = "onnx.reference"
+    precision = "float64"
+
+    def unsupported(self, case: Case) -> str | None:
+        missing = _missing("onnx")
+        if missing:
+            return missing
+        if case.op == "RELU":
+            return ("onnx.reference's RNN node implements only the Tanh and Affine activations; "
+                    "activations=['Relu'] raises RuntimeError")
+        return None
+
+    def infer(self, case: Case):
+        return run_onnx_reference(case)
