@@ -20,6 +20,7 @@ from reference.enums import parse
 from reference.validate import positive_int
 
 PRECISIONS = ("fp32", "fp16", "bf16", "tf32")
+LENGTHS = {"ragged": "lens", "ones": "lens1", "full": "lensS"}  # pattern -> id tag
 RECURRENT_RADIUS = 0.9  # spectral radius of every R at weight_scale 1
 _DIRECTION_TAGS = {"UNIDIRECTION": "uni", "BIDIRECTION": "bi"}
 
@@ -50,6 +51,7 @@ class Case:
     precision: str = "fp32"
     seed: int = 0
     weight_scale: float = 1.0
+    lengths: str = "ragged"  # with seq_lengths: "ragged" (1 and S both occur), "ones" (all 1), "full" (all S)
 
     def __post_init__(self):
         set_ = object.__setattr__
@@ -64,6 +66,10 @@ class Case:
         for name in ("seq_lengths", "hidden_state", "cell_state"):
             if not isinstance(getattr(self, name), bool):
                 raise TypeError(f"{name}={getattr(self, name)!r}: expected True or False (whether it is set)")
+        if self.lengths not in LENGTHS:
+            raise ValueError(f"lengths={self.lengths!r}; allowed: {', '.join(LENGTHS)}")
+        if not self.seq_lengths:
+            set_(self, "lengths", "ragged")  # meaningless without seq_lengths: one canonical value
         if self.precision not in PRECISIONS:
             raise ValueError(f"precision={self.precision!r}; allowed: {', '.join(PRECISIONS)}")
         if isinstance(self.seed, bool) or not isinstance(self.seed, int) or self.seed < 0:
@@ -93,10 +99,12 @@ class Case:
         parts = [self.op.lower(), _DIRECTION_TAGS[self.direction], self.input_mode.lower(),
                  f"L{self.layer_count}", f"H{self.hidden_size}", f"S{self.max_seq_length}",
                  f"E{self.data_length}", "B" + "x".join(map(str, self.batch_dims))]
-        parts += [tag for tag, on in (("lens", self.seq_lengths), ("h0", self.hidden_state), ("c0", self.cell_state)) if on]
+        parts += [tag for tag, on in ((LENGTHS[self.lengths], self.seq_lengths), ("h0", self.hidden_state),
+                                      ("c0", self.cell_state)) if on]
         parts.append(self.precision)
         if self.weight_scale != 1.0:
-            parts.append(f"w{self.weight_scale:g}")
+            short = f"{self.weight_scale:g}"
+            parts.append(f"w{short if float(short) == self.weight_scale else repr(self.weight_scale)}")
         parts.append(f"s{self.seed}")
         return "-".join(parts)
 
@@ -116,12 +124,13 @@ class Case:
         """Parse an id made by `.id` back into the case."""
         m = _ID.fullmatch(case_id)
         if not m:
-            raise ValueError(f"case id {case_id!r} is not of the form op-dir-mode-L#-H#-S#-E#-B#x#[-lens][-h0][-c0]-precision[-w#]-s#, e.g. lstm-bi-skip-L2-H8-S5-E8-B2x3-lens-h0-c0-fp32-s17")
+            raise ValueError(f"case id {case_id!r} is not of the form op-dir-mode-L#-H#-S#-E#-B#x#[-lens|-lens1|-lensS][-h0][-c0]-precision[-w#]-s#, e.g. lstm-bi-skip-L2-H8-S5-E8-B2x3-lens-h0-c0-fp32-s17")
         g = m.groupdict()
         return cls(op=g["op"], direction={v: k for k, v in _DIRECTION_TAGS.items()}[g["dir"]], input_mode=g["mode"],
                    layer_count=int(g["L"]), hidden_size=int(g["H"]), max_seq_length=int(g["S"]),
-                   data_length=int(g["E"]), batch_dims=tuple(int(b) for b in g["B"].split("x")),
-                   seq_lengths=bool(g["lens"]), hidden_state=bool(g["h0"]), cell_state=bool(g["c0"]),
+                   data_length=int(g["E"]), batch_dims=tuple(int(b) for b in g["B"].split("x") if b),
+                   seq_lengths=bool(g["lens"]), lengths={t: n for n, t in LENGTHS.items()}.get(g["lens"], "ragged"),
+                   hidden_state=bool(g["h0"]), cell_state=bool(g["c0"]),
                    precision=g["prec"], weight_scale=float(g["w"]) if g["w"] else 1.0, seed=int(g["seed"]))
 
     def materialise(self) -> Materials:
@@ -140,7 +149,7 @@ class Case:
                 weights[(index, gate, False)] = _round(_radius_scaled(rng, H, self.recurrent_radius), self.precision)
                 biases[(index, gate, True)] = rnd((H,), 0.5 * self.weight_scale)
                 biases[(index, gate, False)] = rnd((H,), 0.5 * self.weight_scale)
-        lengths = _lengths(rng, self.batch_dims, S) if self.seq_lengths else None
+        lengths = _lengths(rng, self.batch_dims, S, self.lengths) if self.seq_lengths else None
         h0 = rnd(self.batch_dims + (L * K, H), 0.5) if self.hidden_state else None
         c0 = rnd(self.batch_dims + (L * K, H), 0.5) if self.cell_state else None
         return Materials(x, weights, biases, lengths, h0, c0)
@@ -148,7 +157,7 @@ class Case:
 
 _ID = re.compile(
     r"(?P<op>relu|tanh|lstm|gru)-(?P<dir>uni|bi)-(?P<mode>linear|skip)-L(?P<L>\d+)-H(?P<H>\d+)-S(?P<S>\d+)"
-    r"-E(?P<E>\d+)-B(?P<B>\d+(?:x\d+)*)(?P<lens>-lens)?(?P<h0>-h0)?(?P<c0>-c0)?-(?P<prec>fp32|fp16|bf16|tf32)"
+    r"-E(?P<E>\d+)-B(?P<B>(?:\d+(?:x\d+)*)?)(?:-(?P<lens>lens|lens1|lensS))?(?P<h0>-h0)?(?P<c0>-c0)?-(?P<prec>fp32|fp16|bf16|tf32)"
     r"(?:-w(?P<w>[0-9.e+-]+))?-s(?P<seed>\d+)"
 )
 
@@ -159,11 +168,13 @@ def _radius_scaled(rng, H, radius):
     return m * (radius / rho) if rho > 0 else m
 
 
-def _lengths(rng, batch_dims, S):
-    """Ragged lengths in [1, S]; with two or more sequences, both 1 and S occur."""
+def _lengths(rng, batch_dims, S, pattern):
+    """Lengths in [1, S]: all 1, all S, or ragged (with two or more sequences, both 1 and S occur)."""
     n = int(np.prod(batch_dims))
     lengths = rng.integers(1, S + 1, size=n)
-    if n >= 2:
+    if pattern != "ragged":
+        lengths[:] = 1 if pattern == "ones" else S
+    elif n >= 2:
         lengths[rng.permutation(n)[:2]] = (1, S)
     return lengths.astype(np.int32).reshape(batch_dims)
 

@@ -1,0 +1,131 @@
+"""Compare a backend's outputs with the reference's: pure functions, no backend knowledge.
+
+Tolerance, in absolute terms, for a case compared at a backend precision:
+
+    allowed = TOLERANCE[precision] * max(1, max |expected|)                   (every case)
+              max with SENSITIVITY_FACTOR * sensitivity(case, ROUNDING[precision])  (cases whose
+              recurrent spectral radius is >= 1: their error may grow with S, and by how much is
+              measured, not guessed)
+
+`sensitivity` re-runs the float64 reference with every input, weight and state perturbed by one
+rounding unit of the precision (random signs) and takes the largest change of any output: how much
+a correct implementation of that precision may legitimately differ. A comparison reports the max
+abs and rel error, the worst output, index and timestep, and the smallest table tolerance that
+would have passed. NaN or Inf where the reference is finite never passes.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+
+from .case import Case, Materials
+from .runners.reference_runner import run_reference
+
+OUTPUT_NAMES = ("output", "hidden", "cell")
+
+# Relative tolerance per unit of output magnitude, keyed by the precision a backend computes in.
+# float64: the oracles agree with the reference to 5e-14 on the chaotic edge case, 4e-15 elsewhere.
+# float32: onnxruntime's worst on seeds+matrix+edge contractive cases is 5.5e-6 (saturated GRU).
+TOLERANCE = {"float64": 1e-10, "float32": 5e-5}
+ROUNDING = {"float64": 2.0 ** -53, "float32": 2.0 ** -24}
+SENSITIVITY_FACTOR = 10.0
+
+
+@dataclasses.dataclass(frozen=True)
+class Comparison:
+    """The verdict for one case on one backend; truthy when it passed."""
+    case_id: str
+    backend: str
+    precision: str
+    passed: bool
+    max_abs: float
+    max_rel: float
+    allowed: float
+    scale: float
+    worst_output: str
+    worst_index: tuple
+    observed: float
+    expected: float
+    note: str = ""
+
+    def __bool__(self) -> bool:
+        return self.passed
+
+    @property
+    def min_tolerance(self) -> float:
+        """The smallest TOLERANCE entry (relative to `scale`) with which this comparison would pass."""
+        return self.max_abs / self.scale
+
+    @property
+    def worst_timestep(self) -> int | None:
+        return self.worst_index[-2] if self.worst_output == "output" else None
+
+    def message(self) -> str:
+        verdict = "agrees" if self.passed else "DISAGREES"
+        lines = [
+            f"{self.backend} {verdict} with the reference on case {self.case_id}",
+            f"  worst: {self.worst_output}{list(self.worst_index)}"
+            + (f" (timestep {self.worst_timestep})" if self.worst_timestep is not None else "")
+            + f": observed {self.observed!r}, expected {self.expected!r}",
+            f"  max abs error {self.max_abs:.3e} (allowed {self.allowed:.3e}), max rel error {self.max_rel:.3e},"
+            f" min tolerance to pass {self.min_tolerance:.3e} x scale {self.scale:.3g}",
+        ]
+        if self.note:
+            lines.append(f"  note: {self.note}")
+        lines.append(f"  re-run: python -m trt_cases check {self.case_id} --backend {self.backend}")
+        return "\n".join(lines)
+
+
+def compare(case: Case, expected, actual, backend: str, precision: str) -> Comparison:
+    """Diff `actual` against `expected` (both IRNNv2-layout tuples) at the tolerance of `precision`."""
+    if len(actual) != len(expected):
+        raise ValueError(f"{backend} returned {len(actual)} outputs for case {case.id}; expected {len(expected)}")
+    scale = max([1.0] + [float(np.max(np.abs(e[np.isfinite(e)]), initial=0.0)) for e in expected])
+    allowed, note = TOLERANCE[precision] * scale, ""
+    if case.recurrent_radius >= 1.0:
+        spread = SENSITIVITY_FACTOR * sensitivity(case, ROUNDING[precision])
+        if spread > allowed:
+            allowed = spread
+            note = (f"recurrent spectral radius {case.recurrent_radius:g} >= 1: tolerance from the reference's "
+                    f"sensitivity to {precision} rounding ({spread / SENSITIVITY_FACTOR:.3e} x {SENSITIVITY_FACTOR:g})")
+            if spread >= 2 * scale:
+                note += f"; chaotic at {precision}: values are not comparable, only shapes and finiteness are checked"
+    worst = (-1.0, 0, ())
+    max_rel = 0.0
+    for k, (e, a) in enumerate(zip(expected, actual)):
+        e, a = np.asarray(e, dtype=np.float64), np.asarray(a, dtype=np.float64)
+        if e.shape != a.shape:
+            raise ValueError(f"{backend} output {OUTPUT_NAMES[k]} has shape {a.shape} for case {case.id}; expected {e.shape}")
+        err = _error(e, a)
+        index = np.unravel_index(int(np.argmax(err)), err.shape)
+        if err[index] > worst[0]:
+            worst = (float(err[index]), k, tuple(int(i) for i in index))
+        with np.errstate(divide="ignore", invalid="ignore"):
+            rel = np.where(err == 0, 0.0, err / np.maximum(np.abs(e), np.finfo(float).tiny))
+        max_rel = max(max_rel, float(np.max(rel)))
+    max_abs, k, index = worst
+    return Comparison(case.id, backend, precision, bool(max_abs <= allowed), max_abs, max_rel, allowed, scale,
+                      OUTPUT_NAMES[k], index, float(actual[k][index]), float(expected[k][index]), note)
+
+
+def _error(e, a):
+    """Elementwise abs error; a non-finite mismatch (NaN or Inf where the other differs) is infinite."""
+    same_nonfinite = ~np.isfinite(e) & ((e == a) | (np.isnan(e) & np.isnan(a)))
+    with np.errstate(invalid="ignore"):
+        err = np.abs(e - a)
+    err = np.where(same_nonfinite, 0.0, err)
+    return np.where(np.isnan(err), np.inf, err)
+
+
+def sensitivity(case: Case, eps: float, seed: int = 0) -> float:
+    """Max change of any reference output when every datum is perturbed by relative `eps`."""
+    m = case.materialise()
+    rng = np.random.default_rng(seed)
+    nudge = lambda v: None if v is None else v * (1 + eps * rng.choice((-1.0, 1.0), np.shape(v)))  # noqa: E731
+    perturbed = Materials(nudge(m.input), {k: nudge(v) for k, v in m.weights.items()},
+                          {k: nudge(v) for k, v in m.biases.items()}, m.seq_lengths,
+                          nudge(m.hidden_state), nudge(m.cell_state))
+    base, moved = run_reference(case, m), run_reference(case, perturbed)
+    return max(float(np.max(np.abs(a - b))) for a, b in zip(base, moved))
