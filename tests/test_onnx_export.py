@@ -90,7 +90,7 @@ def test_no_batch_dims():
     assert relative_error(run_onnxruntime(case), run_reference(case)) < 5e-6
 
 
-@pytest.mark.parametrize("op, direction", itertools.product(OPS, DIRECTIONS))
+@pytest.mark.parametrize("op, direction", list(itertools.product(OPS, DIRECTIONS)))
 def test_one_onnx_node_per_layer(op, direction):
     case = full_case(op, direction, layer_count=3)
     nodes = [n for n in export(case).graph.node if n.op_type in ("RNN", "LSTM", "GRU")]
@@ -136,7 +136,7 @@ def test_gate_order_matters(op, a, b):
 
 # --- backends -----------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("op, direction", itertools.product(OPS, DIRECTIONS))
+@pytest.mark.parametrize("op, direction", list(itertools.product(OPS, DIRECTIONS)))
 @pytest.mark.parametrize("input_mode", ["LINEAR", "SKIP"])
 def test_runners_agree_with_reference(op, direction, input_mode):
     case = full_case(op, direction, input_mode=input_mode, layer_count=3, data_length=4)
