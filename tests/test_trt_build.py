@@ -1,0 +1,116 @@
+"""Every way an RNN reaches TensorRT builds: the loop path, the drop-in `add_rnn_v2`, the ONNX
+parser, and the native `IRNNv2Layer` where the installed TensorRT has it.
+
+For every case of `seeds`, `matrix`, `edge` and drawn cases, each path's network builds to a
+serialized plan with the installed builder (TensorRT-RTX in CI, no GPU needed), and its outputs'
+names, shapes and dtypes equal the reference's. A builder error fails with the builder's log.
+These tests check building, not numbers: no engine runs here.
+"""
+
+import dataclasses
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+
+from trt_cases import trt_api
+from trt_cases.engine import BuildError, build_plan
+from trt_cases.networks import PATHS, PathUnavailable, build_network, build_packed_network
+from trt_cases.runners.reference_runner import run_reference
+from trt_cases.sets import named, seeds
+from trt_cases.strategies import cases
+
+pytestmark = pytest.mark.trt_build
+RT = trt_api.load()
+if RT is None:
+    pytest.skip(trt_api.missing("loop"), allow_module_level=True)
+SET_CASES = [case for name in ("seeds", "matrix", "edge") for case in named(name)]
+BUILD_PATHS = ("loop", "drop-in", "onnx")
+
+
+def output_signature(network):
+    trt = RT.module
+    return [(network.get_output(i).name, tuple(network.get_output(i).shape), network.get_output(i).dtype)
+            for i in range(network.num_outputs)], trt.float32
+
+
+def check_builds(case, path, **kwargs):
+    net = build_network(case, path, **kwargs)
+    signature, float32 = output_signature(net.network)
+    expected = [(name, r.shape, float32) for name, r in zip(("output", "hidden", "cell"), run_reference(case))]
+    assert signature == expected, f"{path} network of {case.id}: outputs {signature}, expected {expected}"
+    plan, _ = build_plan(net)
+    assert len(plan) > 0
+
+
+@pytest.mark.parametrize("case", SET_CASES, ids=lambda case: case.id)
+@pytest.mark.parametrize("path", BUILD_PATHS)
+def test_case_sets_build(path, case):
+    check_builds(case, path)
+
+
+@settings(max_examples=12, suppress_health_check=[HealthCheck.too_slow])
+@given(case=cases())
+@pytest.mark.parametrize("path", BUILD_PATHS)
+def test_drawn_cases_build(path, case):
+    check_builds(case, path)
+
+
+@pytest.mark.parametrize("case", seeds()[:4] + named("edge")[:6], ids=lambda case: case.id)
+def test_weights_as_inputs_build(case):
+    check_builds(case, "loop", weights_as_inputs=True)
+    net = build_network(case, "loop", weights_as_inputs=True)
+    names = {net.network.get_input(i).name for i in range(net.network.num_inputs)}
+    K = case.K
+    expected = {"input"} | {f"{f}.{i}" for i in range(case.layer_count * K) for f in ("R", "Wb", "Rb")}
+    expected |= {f"W.{i}" for i in range(case.layer_count * K) if not (i < K and case.input_mode == "SKIP")}
+    expected |= {n for n, on in (("seq_lengths", case.seq_lengths), ("hidden_state", case.hidden_state),
+                                  ("cell_state", case.cell_state)) if on}
+    assert names == expected and set(net.feeds) == expected
+
+
+def test_packed_network_builds_with_prefixed_names():
+    group = named("matrix")[:6]
+    net = build_packed_network(group)
+    outputs = {net.network.get_output(i).name: tuple(net.network.get_output(i).shape) for i in range(net.network.num_outputs)}
+    for i, case in enumerate(group):
+        for name, r in zip(("output", "hidden", "cell"), run_reference(case)):
+            assert outputs[f"c{i}.{name}"] == r.shape
+    assert len(build_plan(net)[0]) > 0
+
+
+def test_native_path_is_probed_not_versioned():
+    reason = trt_api.missing("native")
+    if trt_api.has("INetworkDefinition.add_rnn_v2"):
+        assert reason is None
+        check_builds(seeds()[0], "native")
+    else:
+        assert reason == f"INetworkDefinition.add_rnn_v2 not available in {RT.label}"
+        with pytest.raises(PathUnavailable, match="add_rnn_v2 not available"):
+            build_network(seeds()[0], "native")
+
+
+def test_builder_error_carries_the_builder_log():
+    net = build_network(seeds()[0], "loop")
+    net.network.unmark_output(net.network.get_output(0))
+    net.network.unmark_output(net.network.get_output(0))  # no outputs left: the builder refuses
+    with pytest.raises(BuildError, match=r"builder returned no plan for case relu-uni-linear-L1-H5-S4-E7-B1x3-fp32-s1 \(loop path\); builder log:\n\[ERROR\]"):
+        build_plan(net)
+
+
+@pytest.mark.parametrize("kwargs, error, match", [
+    (dict(path="bogus"), ValueError, r"unknown network path 'bogus'; allowed: loop, drop-in, onnx, native"),
+    (dict(path="onnx", weights_as_inputs=True), ValueError, r"weights_as_inputs is for the loop path only; the onnx path"),
+])
+def test_bad_path_arguments(kwargs, error, match):
+    with pytest.raises(error, match=match):
+        build_network(seeds()[0], **kwargs)
+
+
+def test_packing_refuses_onnx():
+    with pytest.raises(ValueError, match=r"packing is for the loop and drop-in paths; the onnx path builds one network per case"):
+        build_packed_network(seeds()[:2], "onnx")
+
+
+def test_paths_are_the_documented_four():
+    assert PATHS == ("loop", "drop-in", "onnx", "native")

@@ -1,0 +1,73 @@
+"""The one module that imports TensorRT: `tensorrt` if installed, else TensorRT-RTX.
+
+Everything else asks this module for the API (`load()`), which flavour and version it is, and
+whether a feature exists (probed with `hasattr`, never by version strings). `missing()` gives the
+one-line reason a path cannot run, for skips.
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib
+from typing import NamedTuple
+
+
+class TensorRT(NamedTuple):
+    module: object  # the `tensorrt` or `tensorrt_rtx_bindings` module
+    flavour: str  # "TensorRT" or "TensorRT-RTX"
+    version: str
+
+    @property
+    def label(self) -> str:
+        return f"{self.flavour} {self.version}"
+
+
+@functools.cache
+def load() -> TensorRT | None:
+    """The installed TensorRT, preferring the real one; None when neither is importable."""
+    try:
+        trt = importlib.import_module("tensorrt")
+        return TensorRT(trt, "TensorRT", trt.__version__)
+    except ImportError:
+        pass
+    try:
+        importlib.import_module("tensorrt_rtx_libs")  # loads the shared libraries the bindings need
+        trt = importlib.import_module("tensorrt_rtx_bindings")
+        return TensorRT(trt, "TensorRT-RTX", trt.__version__)
+    except ImportError:
+        return None
+
+
+# What each network path needs from the API, probed on INetworkDefinition and the module.
+FEATURES = {
+    "loop": ("INetworkDefinition.add_loop", "INetworkDefinition.add_matrix_multiply", "INetworkDefinition.add_select"),
+    "drop-in": ("INetworkDefinition.add_loop", "INetworkDefinition.add_matrix_multiply", "INetworkDefinition.add_select"),
+    "native": ("INetworkDefinition.add_rnn_v2",),
+    "onnx": ("OnnxParser",),
+}
+
+
+def has(symbol: str) -> bool:
+    """Whether `symbol` ("OnnxParser" or "INetworkDefinition.add_rnn_v2") exists in the installed API."""
+    rt = load()
+    if rt is None:
+        return False
+    obj = rt.module
+    for part in symbol.split("."):
+        obj = getattr(obj, part, None)
+        if obj is None:
+            return False
+    return True
+
+
+def missing(path: str) -> str | None:
+    """Why the network path `path` cannot be built here (one line), or None when it can."""
+    if path not in FEATURES:
+        raise ValueError(f"unknown network path {path!r}; allowed: {', '.join(FEATURES)}")
+    rt = load()
+    if rt is None:
+        return "neither tensorrt nor TensorRT-RTX (tensorrt-rtx-cu13-bindings) is installed"
+    absent = [symbol for symbol in FEATURES[path] if not has(symbol)]
+    if absent:
+        return f"{', '.join(absent)} not available in {rt.label}"
+    return None
