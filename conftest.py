@@ -18,19 +18,54 @@ import pytest  # noqa: E402
 COMPARISONS = pytest.StashKey[list]()
 
 
+class ComparisonLog(list):
+    """Comparisons made in this run, and the reasons backends were skipped, for the summary."""
+
+    def __init__(self):
+        super().__init__()
+        self.skips = {}
+
+    def skipped(self, backend, reason):
+        self.skips.setdefault(backend, {}).setdefault(reason, 0)
+        self.skips[backend][reason] += 1
+
+
 @pytest.fixture
 def comparison_log(request):
-    """Where oracle tests record their comparisons, for the end-of-run count per backend."""
-    return request.config.stash.setdefault(COMPARISONS, [])
+    """Where comparison tests record results and skips, for the end-of-run summary per backend."""
+    return request.config.stash.setdefault(COMPARISONS, ComparisonLog())
 
 
 def pytest_terminal_summary(terminalreporter, config):
-    log = config.stash.get(COMPARISONS, [])
-    if not log:
+    log = config.stash.get(COMPARISONS, None)
+    if not log and not (log and log.skips):
         return
     counts = {}
     for result in log:
-        passed, total = counts.get(result.backend, (0, 0))
-        counts[result.backend] = (passed + bool(result), total + 1)
+        passed, total = counts.get((result.backend, result.precision), (0, 0))
+        counts[(result.backend, result.precision)] = (passed + bool(result), total + 1)
     terminalreporter.write_sep("-", "cases compared with the reference, per backend")
-    terminalreporter.write_line(", ".join(f"{name}: {total} ({passed} passed)" for name, (passed, total) in counts.items()))
+    for (name, precision), (passed, total) in counts.items():
+        terminalreporter.write_line(f"ran      {name} ({precision}): {total} cases, {passed} passed")
+    for name, reasons in log.skips.items():
+        for reason, count in reasons.items():
+            terminalreporter.write_line(f"skipped  {name}: {count} x {reason}")
+
+
+def pytest_configure(config):
+    """Under pytest-xdist, give each worker one GPU of the runner: gw0 -> GPU 0, gw1 -> GPU 1, ..."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if not worker:
+        return
+    visible = os.environ.get("CUDA_VISIBLE_DEVICES")
+    if visible is not None:
+        gpus = [g for g in visible.split(",") if g.strip()]
+    else:
+        import shutil
+        import subprocess
+
+        smi = shutil.which("nvidia-smi")
+        listing = subprocess.run([smi, "-L"], capture_output=True, text=True).stdout if smi else ""
+        gpus = [str(i) for i, line in enumerate(listing.splitlines()) if line.startswith("GPU ")]
+    if gpus:
+        os.environ["CUDA_VISIBLE_DEVICES"] = gpus[int(worker.removeprefix("gw")) % len(gpus)]

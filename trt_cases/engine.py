@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import time
 
+from . import trt_api
+
 
 def CapturingLogger(trt):
     """An `ILogger` that keeps every message (severity name, text) for error reports."""
@@ -26,9 +28,18 @@ class BuildError(RuntimeError):
     """The builder returned no plan; the message carries the builder's log."""
 
 
-def build_plan(net) -> tuple[bytes, float]:
-    """The serialized plan of `net` (a `networks.Network`) and the seconds the build took."""
+def build_plan(net, flags=(), strict_fp32: bool = False) -> tuple[bytes, float]:
+    """The serialized plan of `net` (a `networks.Network`) and the seconds the build took.
+
+    `flags` names BuilderFlags to set (e.g. "FP16"); `strict_fp32` clears TF32, which TensorRT
+    enables by default, so that an fp32 engine computes in IEEE float32.
+    """
     config = net.builder.create_builder_config()
+    trt_flags = trt_api.load().module.BuilderFlag
+    for flag in flags:
+        config.set_flag(getattr(trt_flags, flag))
+    if strict_fp32 and hasattr(trt_flags, "TF32"):
+        config.clear_flag(trt_flags.TF32)
     start = time.perf_counter()
     plan = net.builder.build_serialized_network(net.network, config)
     seconds = time.perf_counter() - start

@@ -1,0 +1,112 @@
+"""GPU figures: measured error and speed of every GPU backend available here.
+
+Prints, per backend: the worst error against the float64 reference over the `matrix` set
+(max abs error / max(1, max |expected|), the unit of the tolerance table), cases per second over
+`matrix` (for TensorRT: with a cold and a warm engine cache, and engines built), hypothesis-style
+examples per minute (TensorRT: one weights-as-inputs engine per shape fed many weight sets), and
+the median time of NVIDIA/TensorRT issue 4490's LSTM (`nn.LSTM(293, 128, 2 layers, bidirectional)`,
+batch 32, S=60) on each backend, with TensorRT's ratio to cuDNN where both ran.
+
+    python benchmarks/gpu_speed.py [--repeat 200]
+"""
+
+import argparse
+import dataclasses
+import statistics
+import tempfile
+import time
+
+import numpy as np
+
+from trt_cases import Case
+from trt_cases.runners.reference_runner import run_reference
+from trt_cases.runners.registry import CASE_PRECISION, gpu_backends
+from trt_cases.sets import matrix
+
+ISSUE_4490 = Case("LSTM", layer_count=2, hidden_size=128, max_seq_length=60, data_length=293, batch_dims=(32,),
+                  direction="BIDIRECTION", seed=4490)
+
+
+def worst_error(runner, cases):
+    worst = 0.0
+    for case in cases:
+        expected, actual = run_reference(case), runner.infer(case)
+        scale = max(1.0, max(float(np.max(np.abs(e))) for e in expected))
+        worst = max(worst, max(float(np.max(np.abs(e - a))) for e, a in zip(expected, actual)) / scale)
+    return worst
+
+
+def cases_per_second(runner, cases):
+    start = time.perf_counter()
+    for case in cases:
+        runner.infer(case)
+    return len(cases) / (time.perf_counter() - start)
+
+
+def median_ms(runner, case, repeat):
+    """Median wall time of one inference of `case` (torch runners: module forward only, synchronised)."""
+    import torch
+
+    if hasattr(runner, "device"):
+        from trt_cases.runners.torch_runner import build_module, copy_weights, cuda_tf32, run_module
+
+        dtype = getattr(torch, runner.dtype_name)
+        m = case.materialise()
+        with torch.no_grad(), cuda_tf32(runner.allow_tf32):
+            module = build_module(case, runner.device, dtype)
+            copy_weights(module, case, m)
+            x = torch.tensor(m.input, dtype=dtype, device=runner.device)
+            times = []
+            for i in range(repeat + 10):
+                torch.cuda.synchronize()
+                start = time.perf_counter()
+                module(x)
+                torch.cuda.synchronize()
+                if i >= 10:
+                    times.append(time.perf_counter() - start)
+        return 1e3 * statistics.median(times)
+    times = []
+    for i in range(repeat + 10):
+        start = time.perf_counter()
+        runner.infer(case)
+        if i >= 10:
+            times.append(time.perf_counter() - start)
+    return 1e3 * statistics.median(times)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeat", type=int, default=200)
+    args = parser.parse_args()
+    rows, timings = [], {}
+    for name, factory in gpu_backends().items():
+        runner = factory()
+        precision = CASE_PRECISION[runner.precision]
+        cases = [dataclasses.replace(c, precision=precision) for c in matrix()]
+        reason = runner.unsupported(cases[0])
+        if reason:
+            rows.append(f"{name:34} not run: {reason}")
+            continue
+        with tempfile.TemporaryDirectory() as cache:
+            if hasattr(runner, "cache"):
+                runner = type(runner)(runner.path, runner.engine_precision, cache_dir=cache).__enter__()
+            error = worst_error(runner, cases)
+            cold = cases_per_second(runner, cases)
+            warm = cases_per_second(runner, cases)
+            case_4490 = dataclasses.replace(ISSUE_4490, precision=precision)
+            timings[name] = median_ms(runner, case_4490, args.repeat) if runner.unsupported(case_4490) is None else None
+            built = f", {runner.cache.misses} engines built" if hasattr(runner, "cache") else ""
+            rows.append(f"{name:34} worst error {error:.2e}  {cold:7.1f} cases/s cold, {warm:7.1f} warm{built}"
+                        + (f"  issue-4490 LSTM {timings[name]:.3f} ms" if timings[name] else ""))
+    print("GPU backends over the matrix set (128 cases) and NVIDIA/TensorRT issue 4490's LSTM, median of", args.repeat)
+    for row in rows:
+        print(row)
+    for name, ms in timings.items():
+        if name.startswith("tensorrt") and ms:
+            peer = "torch-cuda-float16" if name.endswith("fp16") else "torch-cuda-float32"
+            if timings.get(peer):
+                print(f"{name}: {ms / timings[peer]:.2f}x cuDNN ({peer})")
+
+
+if __name__ == "__main__":
+    main()

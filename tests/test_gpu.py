@@ -1,0 +1,153 @@
+"""`pytest -m gpu`: engines and cuDNN on the GPU against the reference, per case, path and precision.
+
+Backends: TensorRT on every network path (loop, drop-in, ONNX parser, native where it exists) at
+fp32, TF32, fp16 and bf16, and PyTorch's cuDNN RNNs at float32, TF32 and float16 as a second GPU
+implementation. Each (backend, case) is one test; a backend that cannot run here skips with a
+one-line reason, and the run ends with a summary of what ran where. Tolerances follow each case's
+sensitivity (`trt_cases.compare`); a failure lists the other GPU backends on the same case.
+"""
+
+import dataclasses
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+
+from trt_cases import cuda_memory, known_mismatches
+from trt_cases.compare import compare, side_by_side
+from trt_cases.runners.reference_runner import run_reference
+from trt_cases.runners.registry import CASE_PRECISION, gpu_backends
+from trt_cases.sets import named
+from trt_cases.strategies import cases
+
+pytestmark = pytest.mark.gpu
+BACKENDS = gpu_backends()
+SET_CASES = [case for name in ("seeds", "matrix", "edge") for case in named(name)]
+CROSS_CHECK = ("torch-cuda-float32", "tensorrt-loop-fp32", "tensorrt-onnx-fp32")
+KNOWN = known_mismatches.load()
+
+
+@pytest.fixture(scope="module")
+def runners():
+    """One runner per backend for the module; those owning device resources are opened once."""
+    opened = {}
+    yield opened
+    for runner in opened.values():
+        if hasattr(runner, "__exit__"):
+            runner.__exit__(None, None, None)
+
+
+def runner_for(runners, name):
+    if name not in runners:
+        runner = BACKENDS[name]()
+        usable = runner.unsupported(probe_case(runner)) is None
+        runners[name] = runner.__enter__() if usable and hasattr(runner, "__enter__") else runner
+    return runners[name]
+
+
+def probe_case(runner):
+    """A small case in the precision this runner takes, to ask whether it can run at all."""
+    return dataclasses.replace(named("seeds")[0], precision=CASE_PRECISION[runner.precision])
+
+
+def check(runners, name, case, comparison_log, request=None):
+    runner = runner_for(runners, name)
+    case = dataclasses.replace(case, precision=CASE_PRECISION[runner.precision])
+    reason = runner.unsupported(case)
+    if reason:
+        comparison_log.skipped(runner.name, reason)
+        pytest.skip(reason)
+    known = known_mismatches.find(KNOWN, runner.name, case.id, known_mismatches.environment())
+    if known and request is not None:
+        request.applymarker(pytest.mark.xfail(strict=True, reason=f"known mismatch: {known['reason']}"))
+    expected = run_reference(case)
+    actual = runner.infer(case)
+    result = compare(case, expected, actual, runner.name, runner.precision)
+    comparison_log.append(result)
+    if not result:
+        results, outputs = {runner.name: result}, {runner.name: actual}
+        for other in CROSS_CHECK:
+            peer = runner_for(runners, other)
+            if other != name and peer.unsupported(case) is None:
+                outputs[other] = peer.infer(case)
+                results[other] = compare(case, expected, outputs[other], other, peer.precision)
+        pytest.fail(result.message() + "\n" + side_by_side(case, results, outputs))
+
+
+@pytest.mark.parametrize("case", SET_CASES, ids=lambda case: case.id)
+@pytest.mark.parametrize("name", BACKENDS)
+def test_case_sets(runners, name, case, comparison_log, request):
+    check(runners, name, case, comparison_log, request)
+
+
+@pytest.mark.parametrize("name", ["torch-cuda-float32", "tensorrt-loop-fp32", "tensorrt-onnx-fp32"])
+def test_hypothesis_cases(runners, name, comparison_log):
+    runner = runner_for(runners, name)
+    reason = runner.unsupported(probe_case(runner))
+    if reason:
+        comparison_log.skipped(runner.name, reason)
+        pytest.skip(reason)
+
+    @settings(max_examples=max(200, settings.default.max_examples))
+    @given(case=cases())
+    def property_(case):
+        check(runners, name, case, comparison_log)
+
+    property_()
+
+
+def test_cuda_round_trip():
+    reason = cuda_memory.missing()
+    if reason:
+        pytest.skip(reason)
+    rng = np.random.default_rng(0)
+    for array in (rng.standard_normal((3, 5, 7)).astype(np.float32), rng.integers(-9, 9, 1000).astype(np.int32),
+                  rng.standard_normal(17).astype(np.float16)):
+        np.testing.assert_array_equal(cuda_memory.round_trip(array), array)
+
+
+def test_poisoned_buffer_reads_back_as_nan():
+    reason = cuda_memory.missing()
+    if reason:
+        pytest.skip(reason)
+    out = np.zeros(64, dtype=np.float32)
+    with cuda_memory.Stream() as stream:
+        buffer = stream.alloc(out.nbytes)
+        buffer.poison(stream.handle)
+        buffer.download(out, stream.handle)
+        stream.synchronize()
+    assert np.all(np.isnan(out))
+
+
+def test_cuda_errors_are_raised_with_their_name():
+    reason = cuda_memory.missing()
+    if reason:
+        pytest.skip(reason)
+    with pytest.raises(cuda_memory.CudaError, match=r"cudaMalloc\(.*\) failed: cudaErrorMemoryAllocation"):
+        cuda_memory.DeviceBuffer(1 << 50)
+
+
+def test_device_memory_is_stable_over_1000_cases(runners):
+    """1000 cases through the cuDNN runner and the cuda-python buffers leave device memory where it was."""
+    reason = cuda_memory.missing()
+    runner = runner_for(runners, "torch-cuda-float32")
+    reason = reason or runner.unsupported(probe_case(runner))
+    if reason:
+        pytest.skip(reason)
+    import torch
+
+    group = named("matrix")
+    for case in group[:8]:  # warm up allocators and cuDNN handles
+        runner.infer(case)
+        cuda_memory.round_trip(case.materialise().input.astype(np.float32))
+    torch.cuda.synchronize()
+    torch.cuda.empty_cache()
+    before = cuda_memory.device_memory_used()
+    for i in range(1000):
+        case = group[i % len(group)]
+        runner.infer(case)
+        cuda_memory.round_trip(case.materialise().input.astype(np.float32))
+    torch.cuda.synchronize()
+    torch.cuda.empty_cache()
+    growth = cuda_memory.device_memory_used() - before
+    assert growth <= 2 << 20, f"device memory grew by {growth} bytes over 1000 cases"

@@ -1,0 +1,43 @@
+"""The known-mismatches data file: well-formed, matched by backend, case and versions."""
+
+import json
+
+import pytest
+
+from trt_cases import known_mismatches
+from trt_cases.case import Case
+
+ENTRY = {"backend": "tensorrt-loop-fp16", "case": "gru-uni-linear-L1-H4-S3-E4-B2-fp16-s0",
+         "when": {"tensorrt": "TensorRT 10.13"}, "reason": "a reason"}
+
+
+def test_the_repository_file_is_valid_and_names_real_cases():
+    for entry in known_mismatches.load():
+        Case.from_id(entry["case"])  # raises on a typo'd id
+
+
+@pytest.mark.parametrize("env, hit", [({"tensorrt": "TensorRT 10.13.2"}, True), ({"tensorrt": "TensorRT 10.14"}, False), ({}, False)])
+def test_when_fields_prefix_the_environment(env, hit):
+    assert (known_mismatches.find([ENTRY], ENTRY["backend"], ENTRY["case"], env) is not None) == hit
+
+
+def test_backend_and_case_must_both_match():
+    env = {"tensorrt": "TensorRT 10.13"}
+    assert known_mismatches.find([ENTRY], "tensorrt-onnx-fp16", ENTRY["case"], env) is None
+    assert known_mismatches.find([ENTRY], ENTRY["backend"], "other", env) is None
+
+
+@pytest.mark.parametrize("content, message", [
+    ("{", "is not JSON"), ("{}", "expected a JSON list"), (json.dumps([{"backend": "x"}]), "entry 0: expected exactly the keys"),
+    (json.dumps([{**ENTRY, "reason": ""}]), "'reason' non-empty"),
+])
+def test_malformed_files_are_clear_errors(tmp_path, content, message):
+    path = tmp_path / "known.json"
+    path.write_text(content)
+    with pytest.raises(ValueError, match=message):
+        known_mismatches.load(path)
+
+
+def test_missing_file(tmp_path):
+    with pytest.raises(ValueError, match="does not exist"):
+        known_mismatches.load(tmp_path / "nope.json")
