@@ -151,3 +151,55 @@ def test_device_memory_is_stable_over_1000_cases(runners):
     torch.cuda.empty_cache()
     growth = cuda_memory.device_memory_used() - before
     assert growth <= 2 << 20, f"device memory grew by {growth} bytes over 1000 cases"
+
+
+class StandInContextV2:
+    """A TensorRT 8 style context whose 'engine' copies `input` to `output` on the device, nothing else."""
+
+    def __init__(self, tensors):
+        self.tensors, self.addresses = tensors, {}
+
+    def set_tensor_address(self, name, ptr):
+        self.addresses[name] = ptr
+
+    def _copy(self, src, dst, nbytes, stream):
+        rt = cuda_memory.cudart()
+        cuda_memory.check(rt.cudaMemcpyAsync(dst, src, nbytes, rt.cudaMemcpyKind.cudaMemcpyDeviceToDevice, stream), "copy")
+        return True
+
+    def execute_async_v2(self, bindings, stream):
+        names = [t[0] for t in self.tensors]
+        return self._copy(bindings[names.index("input")], bindings[names.index("output")], 4 * 2 * 3, stream)
+
+
+class StandInContextV3(StandInContextV2):
+    """A TensorRT 10 style context: tensor addresses and execute_async_v3."""
+
+    def execute_async_v3(self, stream):
+        return self._copy(self.addresses["input"], self.addresses["output"], 4 * 2 * 3, stream)
+
+
+class StandInEngine:
+    def __init__(self, tensors, v3):
+        self.tensors, self.v3 = tensors, v3
+
+    def create_execution_context(self):
+        return (StandInContextV3 if self.v3 else StandInContextV2)(self.tensors)
+
+
+@pytest.mark.parametrize("v3", [True, False], ids=["execute_async_v3", "execute_async_v2"])
+def test_execute_uploads_runs_and_downloads_with_poisoned_outputs(v3):
+    """The TensorRT runner's execution path on real device buffers, with a stand-in engine (no TensorRT needed)."""
+    reason = cuda_memory.missing()
+    if reason:
+        pytest.skip(reason)
+    from trt_cases.runners.trt_runner import execute
+
+    tensors = [("input", True, (2, 3), np.dtype(np.float32)), ("output", False, (2, 3), np.dtype(np.float32)),
+               ("hidden", False, (2, 1, 3), np.dtype(np.float32))]
+    x = np.arange(6, dtype=np.float32).reshape(2, 3) + 0.5
+    with cuda_memory.Stream() as stream:
+        output, hidden = execute(StandInEngine(tensors, v3), {"input": x}, stream, tensors)
+        assert stream.buffers  # owned until released
+    np.testing.assert_array_equal(output, x)
+    assert np.all(np.isnan(hidden)), "an output the engine never wrote must read back as NaN"

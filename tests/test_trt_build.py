@@ -114,3 +114,20 @@ def test_packing_refuses_onnx():
 
 def test_paths_are_the_documented_four():
     assert PATHS == ("loop", "drop-in", "onnx", "native")
+
+
+def test_runner_plans_are_cached_and_weights_as_inputs_engines_shared(tmp_path):
+    """The TensorRT runner's build-and-cache step, with the real builder (no GPU needed for it)."""
+    from trt_cases.runners.trt_runner import TensorRTRunner
+
+    case = seeds()[5]
+    runner = TensorRTRunner("loop", "fp32", cache_dir=tmp_path, compute_capability=(9, 0))
+    first = runner.plan(case)
+    assert runner.plan(case) == first and (runner.cache.misses, runner.cache.hits) == (1, 1)
+    shared = TensorRTRunner("loop", "fp32", cache_dir=tmp_path, weights_as_inputs=True, compute_capability=(9, 0))
+    shared.plan(case)
+    shared.plan(dataclasses.replace(case, seed=99, weight_scale=0.5))  # other values, same shapes: same engine
+    assert (shared.cache.misses, shared.cache.hits) == (1, 1)
+    other_gpu = TensorRTRunner("loop", "fp32", cache_dir=tmp_path, compute_capability=(8, 9))
+    other_gpu.plan(case)
+    assert other_gpu.cache.misses == 1

@@ -38,7 +38,8 @@ def compute_capability() -> tuple[int, int]:
 class TensorRTRunner(contextlib.AbstractContextManager):
     """A TensorRT engine per case (cached on disk), run on the current CUDA device."""
 
-    def __init__(self, path: str = "loop", precision: str = "fp32", *, cache_dir=None, weights_as_inputs: bool = False):
+    def __init__(self, path: str = "loop", precision: str = "fp32", *, cache_dir=None, weights_as_inputs: bool = False,
+                 compute_capability=None):
         if precision not in PRECISIONS:
             raise ValueError(f"precision={precision!r}; allowed: {', '.join(PRECISIONS)}")
         self.path, self.engine_precision, self.weights_as_inputs = path, precision, weights_as_inputs
@@ -47,6 +48,7 @@ class TensorRTRunner(contextlib.AbstractContextManager):
         self.cache = EngineCache(DEFAULT_CACHE if cache_dir is None else cache_dir)
         self.build_seconds = 0.0
         self._runtime = self._stream = None
+        self._compute_capability = compute_capability  # None: ask the CUDA device (tests on CPU pass one)
 
     def unsupported(self, case: Case) -> str | None:
         reason = trt_api.missing(self.path) or cuda_memory.missing()
@@ -80,7 +82,8 @@ class TensorRTRunner(contextlib.AbstractContextManager):
     def plan(self, case: Case) -> bytes:
         """The serialized engine for `case`, from the cache or freshly built."""
         rt = trt_api.load()
-        fields = {"tensorrt": rt.label, "compute_capability": list(compute_capability()), "path": self.path,
+        capability = self._compute_capability or compute_capability()
+        fields = {"tensorrt": rt.label, "compute_capability": list(capability), "path": self.path,
                   "precision": self.engine_precision, "weights_as_inputs": self.weights_as_inputs,
                   "case": shape_signature(case) if self.weights_as_inputs else case.to_json()}
 
@@ -104,10 +107,13 @@ class TensorRTRunner(contextlib.AbstractContextManager):
             self._stream.release()
 
 
-def execute(engine, feeds: dict, stream: cuda_memory.Stream):
-    """Run `engine` once on `feeds`; returns its outputs (`output`, `hidden`, `cell`) as float64."""
+def execute(engine, feeds: dict, stream: cuda_memory.Stream, tensors=None):
+    """Run `engine` once on `feeds`; returns its outputs (`output`, `hidden`, `cell`) as float64.
+
+    `tensors` is `io_tensors(engine)` unless given (tests pass it for a stand-in engine).
+    """
     context = engine.create_execution_context()
-    names, outputs, buffers = io_tensors(engine), {}, {}
+    names, outputs, buffers = io_tensors(engine) if tensors is None else tensors, {}, {}
     for name, is_input, shape, dtype in names:
         if is_input:
             array = np.ascontiguousarray(feeds[name], dtype=dtype)
