@@ -3,6 +3,7 @@
     python -m trt_cases                                  # seeds + matrix + edge, every CPU oracle
     python -m trt_cases run --set matrix --backend onnxruntime
     python -m trt_cases check lstm-bi-skip-L2-H8-S5-E8-B2x3-lens-h0-c0-fp32-s17 --backend onnxruntime
+    python -m trt_cases trace lstm-bi-skip-L2-H8-S5-E8-B2x3-lens-h0-c0-fp32-s17 --path loop
 
 Exit status 0 when every comparison passed, 1 when one failed, 2 on bad arguments.
 """
@@ -29,7 +30,16 @@ def main(argv=None) -> int:
     check = sub.add_parser("check", help="compare one case, given by its id")
     check.add_argument("case_id")
     check.add_argument("--backend", action="append", choices=list(CPU_ORACLES), help="oracle (repeatable); default: all")
+    tracing = sub.add_parser("trace", help="simulate one case's network and localise where it departs from the reference")
+    tracing.add_argument("case_id")
+    tracing.add_argument("--path", choices=["loop", "drop-in"], default="loop", help="network path (default: loop)")
     args = parser.parse_args(argv)
+    if args.command == "trace":
+        try:
+            case = Case.from_id(args.case_id)
+        except ValueError as exc:
+            parser.error(str(exc))
+        return trace_case(case, args.path)
     if args.command == "check":
         try:
             cases = [Case.from_id(args.case_id)]
@@ -66,6 +76,26 @@ def compare_all(cases, backend_names, verbose) -> int:
         for reason in sorted(reasons):
             print(f"{'':18} skipped: {reason}")
     return 1 if failed else 0
+
+
+def trace_case(case, path) -> int:
+    """Print, per layer and direction, where the simulated network first departs from the reference."""
+    from . import trt_api
+    from .executor.trace import trace
+    from .runners.simulated_runner import SimulatedRunner
+
+    runner = SimulatedRunner(path)
+    reason = runner.unsupported(case)
+    if reason:
+        print(f"cannot trace {case.id} on the {path} path: {reason}")
+        return 2
+    print(f"trace of {case.id}: {runner.label}; network defined with {trt_api.load().label}'s API")
+    result = compare(case, run_reference(case), runner.infer(case), runner.name, runner.precision)
+    print("\n".join(line for line in result.message().splitlines() if not line.startswith("  re-run:")))
+    verdicts = trace(case, path)
+    for verdict in verdicts:
+        print("  " + verdict.line())
+    return 0 if result and all(verdicts) else 1
 
 
 if __name__ == "__main__":

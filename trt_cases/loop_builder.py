@@ -7,6 +7,11 @@ step counter masks each update: past its length a sequence keeps its state and o
 the reverse loop (a reversed iterator, its outputs concatenated in reverse) reaches a sequence's
 first live step at `len-1`. Tensors are `(N, ...)` with the batch dims flattened, as the
 reference computes; the outputs are reshaped back to `IRNNv2Layer` layout.
+
+Tensors that matter for debugging are named `<input>/L<layer>.<fwd|bwd>.<what>`, `<input>` being the
+name of the RNN's input tensor (unique in a network): `xw` (W·x + Wb, all steps), inside the loop
+`xw_t`, `gate.<RNNGateType>` (each gate's pre-activation), `h`, `c` (LSTM), and with `seq_lengths`
+`t` (the step's position), `live` and `out`; the loop is named `<input>/L<layer>.<fwd|bwd>`.
 """
 
 from __future__ import annotations
@@ -38,6 +43,12 @@ class _Net:
 
     def __init__(self, trt, network, keep):
         self.trt, self.network, self.keep = trt, network, keep
+        self.scope = ""  # prefix of the names given by `name`, e.g. "input/L0.fwd."
+
+    def name(self, tensor, label):
+        """Name `tensor` `<scope><label>`, so that a debugger can ask for it by name; return it."""
+        tensor.name = self.scope + label
+        return tensor
 
     def const(self, array):
         array = np.array(array, order="C")  # a copy that keeps 0-d shapes (ascontiguousarray makes them 1-d)
@@ -100,10 +111,12 @@ def add_rnn_loop(trt, network, x, *, op, layer_count, hidden_size, direction, la
         for d in range(K):
             index = K * layer + d
             p = layers[index]
+            net.scope = f"{x.name}/L{layer}.{('fwd', 'bwd')[d]}."
             if p.W is None:  # SKIP: the input itself feeds every gate
                 xw = net.ew(net.concat([seq] * G, axis=2), p.Wb, "SUM")
             else:
                 xw = net.ew(net.matmul_t(seq, p.W), p.Wb, "SUM")
+            net.name(xw, "xw")
             h0, c0 = (zeros if states[k] is None else net.reshape(
                 network.add_slice(states[k], (0, index, 0), (N, 1, H), (1, 1, 1)).get_output(0), (N, H))
                 for k in ("hidden", "cell"))
@@ -123,9 +136,10 @@ def add_rnn_loop(trt, network, x, *, op, layer_count, hidden_size, direction, la
 def _direction(net, op, xw, h0, c0, R, Rb, lengths, S, N, H, reverse):
     """One ILoop over the S steps of `xw` `(N, S, G*H)`; returns outputs `(N, S, H)` and final h, c."""
     trt, loop = net.trt, net.network.add_loop()
+    loop.name = net.scope.rstrip(".")
     trip = net.const(np.array(S, dtype=np.int32))
     loop.add_trip_limit(trip, trt.TripLimit.COUNT)
-    xw_t = loop.add_iterator(xw, 1, reverse).get_output(0)  # (N, G*H)
+    xw_t = net.name(loop.add_iterator(xw, 1, reverse).get_output(0), "xw_t")  # (N, G*H)
     h_rec = loop.add_recurrence(h0)
     c_rec = loop.add_recurrence(c0) if op is RNNOperation.LSTM else None  # only LSTM carries a cell
     h_prev, c_prev = h_rec.get_output(0), c0 if c_rec is None else c_rec.get_output(0)
@@ -133,16 +147,17 @@ def _direction(net, op, xw, h0, c0, R, Rb, lengths, S, N, H, reverse):
     out = h
     if lengths is not None:
         t_rec = loop.add_recurrence(net.const(np.full((1, 1), S - 1 if reverse else 0, dtype=np.int32)))
-        t = t_rec.get_output(0)
+        t = net.name(t_rec.get_output(0), "t")
         t_rec.set_input(1, net.ew(t, net.const(np.full((1, 1), -1 if reverse else 1, dtype=np.int32)), "SUM"))
-        live = net.ew(t, lengths, "LESS")  # (N, 1): this step lies within the sequence
+        live = net.name(net.ew(t, lengths, "LESS"), "live")  # (N, 1): this step lies within the sequence
         h = net.network.add_select(live, h, h_prev).get_output(0)
         if c_rec is not None:
             c = net.network.add_select(live, c, c_prev).get_output(0)
         out = net.network.add_select(live, h, net.const(np.zeros((1, 1), dtype=np.float32))).get_output(0)
-    h_rec.set_input(1, h)
+        net.name(out, "out")
+    h_rec.set_input(1, net.name(h, "h"))
     if c_rec is not None:
-        c_rec.set_input(1, c)
+        c_rec.set_input(1, net.name(c, "c"))
     kind = trt.LoopOutput.REVERSE if reverse else trt.LoopOutput.CONCATENATE
     outputs = loop.add_loop_output(out, kind, 1)
     outputs.set_input(1, trip)
@@ -159,17 +174,18 @@ def _pre(net, xw_t, h, R, Rb):
 
 
 def relu_step(net, xw_t, h, c, R, Rb, N, H):
-    return net.act(_pre(net, xw_t, h, R, Rb), "RELU"), c
+    return net.act(net.name(_pre(net, xw_t, h, R, Rb), "gate.INPUT"), "RELU"), c
 
 
 def tanh_step(net, xw_t, h, c, R, Rb, N, H):
-    return net.act(_pre(net, xw_t, h, R, Rb), "TANH"), c
+    return net.act(net.name(_pre(net, xw_t, h, R, Rb), "gate.INPUT"), "TANH"), c
 
 
 def lstm_step(net, xw_t, h, c, R, Rb, N, H):
     """i, f, o = sigmoid, c~ = tanh; C = f*C + i*c~; H = o*tanh(C). Gates INPUT, FORGET, CELL, OUTPUT."""
     pre = _pre(net, xw_t, h, R, Rb)
-    i, f, g, o = (net.gate(pre, k, N, H) for k in range(4))
+    gates = ("INPUT", "FORGET", "CELL", "OUTPUT")
+    i, f, g, o = (net.name(net.gate(pre, k, N, H), f"gate.{gate}") for k, gate in enumerate(gates))
     c = net.ew(net.ew(net.act(f, "SIGMOID"), c, "PROD"), net.ew(net.act(i, "SIGMOID"), net.act(g, "TANH"), "PROD"), "SUM")
     return net.ew(net.act(o, "SIGMOID"), net.act(c, "TANH"), "PROD"), c
 
@@ -182,9 +198,9 @@ def gru_step(net, xw_t, h, c, R, Rb, N, H):
     """
     xz, xr, xh = (net.gate(xw_t, k, N, H) for k in range(3))
     hz, hr, hh = (net.ew(net.matmul_t(h, net.rows(R, k, H)), net.gate(Rb, k, 1, H), "SUM") for k in range(3))
-    z = net.act(net.ew(xz, hz, "SUM"), "SIGMOID")
-    r = net.act(net.ew(xr, hr, "SUM"), "SIGMOID")
-    h_tilde = net.act(net.ew(xh, net.ew(r, hh, "PROD"), "SUM"), "TANH")
+    z = net.act(net.name(net.ew(xz, hz, "SUM"), "gate.UPDATE"), "SIGMOID")
+    r = net.act(net.name(net.ew(xr, hr, "SUM"), "gate.RESET"), "SIGMOID")
+    h_tilde = net.act(net.name(net.ew(xh, net.ew(r, hh, "PROD"), "SUM"), "gate.HIDDEN"), "TANH")
     one_minus_z = net.ew(net.const(np.ones((1, 1), dtype=np.float32)), z, "SUB")
     return net.ew(net.ew(one_minus_z, h_tilde, "PROD"), net.ew(z, h, "PROD"), "SUM"), c
 
