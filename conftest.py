@@ -19,15 +19,41 @@ COMPARISONS = pytest.StashKey[list]()
 
 
 class ComparisonLog(list):
-    """Comparisons made in this run, and the reasons backends were skipped, for the summary."""
+    """Comparisons made in this run, and the reasons backends were skipped, for the summary and --results-json."""
 
     def __init__(self):
         super().__init__()
         self.skips = {}
+        self.skipped_cases = []
 
-    def skipped(self, backend, reason):
+    def skipped(self, backend, reason, case=None):
         self.skips.setdefault(backend, {}).setdefault(reason, 0)
         self.skips[backend][reason] += 1
+        if case is not None:
+            self.skipped_cases.append((backend, reason, case))
+
+
+def pytest_addoption(parser):
+    parser.addoption("--results-json", metavar="DIR",
+                     help="write the comparisons of this run as results.json (+ report.html) into DIR, "
+                          "the same format as `python -m trt_cases run`")
+
+
+def pytest_sessionfinish(session):
+    directory = session.config.getoption("--results-json")
+    log = session.config.stash.get(COMPARISONS, None)
+    if not directory or log is None:
+        return
+    from trt_cases import report, results
+    from trt_cases.case import Case
+
+    kinds = (("simulated-", "simulated"), ("tensorrt-", "tensorrt"), ("torch-cuda", "cudnn"))
+    records = [results.record_of(c, Case.from_id(c.case_id), next((k for p, k in kinds if c.backend.startswith(p)), "oracle"))
+               for c in log]
+    records += [results.Record(case=case.id, backend=backend, kind="", precision="", status="skipped", reason=reason,
+                               spec=case.to_json()) for backend, reason, case in log.skipped_cases]
+    path = results.write(directory, records, {}, sets=["pytest"])
+    (path.parent / "report.html").write_text(report.html_report(results.read(path)))
 
 
 @pytest.fixture

@@ -55,7 +55,7 @@ def check(runners, name, case, comparison_log, request=None):
     case = dataclasses.replace(case, precision=CASE_PRECISION[runner.precision])
     reason = runner.unsupported(case)
     if reason:
-        comparison_log.skipped(runner.name, reason)
+        comparison_log.skipped(runner.name, reason, case)
         pytest.skip(reason)
     known = known_mismatches.find(KNOWN, runner.name, case.id, known_mismatches.environment())
     if known and request is not None:

@@ -78,3 +78,23 @@ def named(name: str) -> list[Case]:
     if name not in SETS:
         raise ValueError(f"unknown case set {name!r}; allowed: {', '.join(SETS)}")
     return SETS[name]()
+
+
+def random_cases(count: int, seed: int = 0) -> list[Case]:
+    """`count` valid, well-conditioned cases drawn deterministically from `seed` (the `random:N` set)."""
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    cases = []
+    for i in range(count):
+        op = str(rng.choice(OPS))
+        mode = str(rng.choice(INPUT_MODES))
+        hidden = int(rng.integers(1, 9))
+        lens = bool(rng.integers(2))
+        cases.append(Case(op, layer_count=int(rng.integers(1, 4)), hidden_size=hidden, max_seq_length=int(rng.integers(1, 9)),
+                          data_length=hidden if mode == "SKIP" else int(rng.integers(1, 11)),
+                          batch_dims=tuple(int(b) for b in rng.integers(1, 4, size=int(rng.integers(0, 3)))),
+                          direction=str(rng.choice(DIRECTIONS)), input_mode=mode, seq_lengths=lens,
+                          hidden_state=bool(rng.integers(2)), cell_state=op == "LSTM" and bool(rng.integers(2)),
+                          seed=int(rng.integers(0, 2**31 - 1))))
+    return cases
