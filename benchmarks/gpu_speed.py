@@ -74,6 +74,24 @@ def median_ms(runner, case, repeat):
     return 1e3 * statistics.median(times)
 
 
+def weights_as_inputs_rate(examples=200):
+    """Property examples per minute on one weights-as-inputs TensorRT engine (built once, fed many weight sets)."""
+    from trt_cases.runners.trt_runner import TensorRTRunner
+
+    shape = matrix()[45]
+    runner = TensorRTRunner("loop", "fp32", weights_as_inputs=True)
+    reason = runner.unsupported(shape)
+    if reason:
+        return f"{runner.name:34} not run: {reason}"
+    with tempfile.TemporaryDirectory() as cache:
+        with TensorRTRunner("loop", "fp32", weights_as_inputs=True, cache_dir=cache) as runner:
+            start = time.perf_counter()
+            for seed in range(examples):
+                runner.infer(dataclasses.replace(shape, seed=seed))
+            rate = 60 * examples / (time.perf_counter() - start)
+            return f"{runner.name:34} {rate:.0f} property examples/min, {runner.cache.misses} engine(s) built"
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=200)
@@ -98,6 +116,7 @@ def main():
             built = f", {runner.cache.misses} engines built" if hasattr(runner, "cache") else ""
             rows.append(f"{name:34} worst error {error:.2e}  {cold:7.1f} cases/s cold, {warm:7.1f} warm{built}"
                         + (f"  issue-4490 LSTM {timings[name]:.3f} ms" if timings[name] else ""))
+    rows.append(weights_as_inputs_rate())
     print("GPU backends over the matrix set (128 cases) and NVIDIA/TensorRT issue 4490's LSTM, median of", args.repeat)
     for row in rows:
         print(row)

@@ -203,3 +203,31 @@ def test_execute_uploads_runs_and_downloads_with_poisoned_outputs(v3):
         assert stream.buffers  # owned until released
     np.testing.assert_array_equal(output, x)
     assert np.all(np.isnan(hidden)), "an output the engine never wrote must read back as NaN"
+
+
+SWEEP_SHAPES = [dataclasses.replace(named("matrix")[i], seed=0) for i in (5, 45, 77, 120)]  # one per op
+
+
+@pytest.mark.parametrize("shape", SWEEP_SHAPES, ids=lambda case: case.op.lower())
+def test_weights_as_inputs_sweep(shape, comparison_log):
+    """One engine per shape (weights are network inputs), fed hundreds of drawn weight sets."""
+    from hypothesis import strategies as st
+
+    from trt_cases.runners.trt_runner import TensorRTRunner
+
+    runner = TensorRTRunner("loop", "fp32", weights_as_inputs=True)
+    reason = runner.unsupported(shape)
+    if reason:
+        comparison_log.skipped(runner.name, reason, shape)
+        pytest.skip(reason)
+    with runner:
+        @settings(max_examples=max(200, settings.default.max_examples))
+        @given(seed=st.integers(0, 2**31 - 1), weight_scale=st.sampled_from((0.25, 0.5, 1.0)))
+        def property_(seed, weight_scale):
+            case = dataclasses.replace(shape, seed=seed, weight_scale=weight_scale)
+            result = compare(case, run_reference(case), runner.infer(case), runner.name, runner.precision)
+            comparison_log.append(result)
+            assert result, result.message()
+
+        property_()
+    assert runner.cache.misses <= 1, "weights-as-inputs engines must be built once per shape"
