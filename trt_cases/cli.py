@@ -5,6 +5,7 @@
     python -m trt_cases check lstm-bi-skip-L2-H8-S5-E8-B2x3-lens-h0-c0-fp32-s17 --backend onnxruntime
     python -m trt_cases compare results/old results/new     # exit 1 on regressions
     python -m trt_cases report results/new                  # re-render report.html and summary.md
+    python -m trt_cases trace lstm-bi-skip-L2-H8-S5-E8-B2x3-lens-h0-c0-fp32-s17 --path loop
 
 Exit status: 0 all passed (or no regression), 1 failures (or regressions), 2 bad arguments or files.
 """
@@ -52,6 +53,10 @@ def _parser():
     compare.add_argument("current")
     rep = sub.add_parser("report", help="re-render report.html and summary.md of a results directory")
     rep.add_argument("results")
+    tracing = sub.add_parser("trace", help="simulate one case's network (NumPy executor) and localise where it "
+                                           "departs from the reference")
+    tracing.add_argument("case_id")
+    tracing.add_argument("--path", choices=["loop", "drop-in"], default="loop", help="network path (default: loop)")
     return parser
 
 
@@ -83,8 +88,8 @@ def _what_ran(document) -> str:
         else:
             ran.setdefault(r["kind"], set()).add(r["backend"])
     lines = ["ran:"] + [f"  {kind}: {', '.join(sorted(names))}" for kind, names in sorted(ran.items())]
-    lines.append("did not run:")
-    lines += [f"  {name}: {reason}" for name, reason in skipped.items() if all(name not in n for n in ran.values())]
+    missing = [f"  {name}: {reason}" for name, reason in skipped.items() if all(name not in n for n in ran.values())]
+    lines += ["did not run:"] + missing if missing else ["did not run: none"]
     if any(kind == "simulated" for kind in ran):
         lines.append("note: 'simulated' results come from the NumPy executor of the TensorRT network, not from TensorRT")
     if any(kind == "build-check" for kind in ran):
@@ -140,7 +145,31 @@ def cmd_report(args) -> int:
     return 0
 
 
-COMMANDS = {"run": cmd_run, "check": cmd_check, "compare": cmd_compare, "report": cmd_report}
+def cmd_trace(args) -> int:
+    """Print, per layer and direction, where the simulated network first departs from the reference."""
+    from . import trt_api
+    from .case import Case
+    from .compare import compare
+    from .executor.trace import trace
+    from .runners.reference_runner import run_reference
+    from .runners.simulated_runner import SimulatedRunner
+
+    case = Case.from_id(args.case_id)
+    runner = SimulatedRunner(args.path)
+    reason = runner.unsupported(case)
+    if reason:
+        print(f"cannot trace {case.id} on the {args.path} path: {reason}", file=sys.stderr)
+        return 2
+    print(f"trace of {case.id}: {runner.label}; network defined with {trt_api.load().label}'s API")
+    result = compare(case, run_reference(case), runner.infer(case), runner.name, runner.precision)
+    print(result.message())
+    verdicts = trace(case, args.path)
+    for verdict in verdicts:
+        print("  " + verdict.line())
+    return 0 if result and all(verdicts) else 1
+
+
+COMMANDS = {"run": cmd_run, "check": cmd_check, "compare": cmd_compare, "report": cmd_report, "trace": cmd_trace}
 
 
 if __name__ == "__main__":

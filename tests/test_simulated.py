@@ -1,0 +1,177 @@
+"""The networks this suite builds, checked with numbers on a CPU: the loop path, the drop-in and the
+ONNX parser's network, simulated by the NumPy executor (`SimulatedRunner`), against the reference.
+
+The networks hold float32 weights, but `Case.materialise()` already rounds every value to float32,
+so a network that computes the right thing agrees with the float64 reference at the float64
+tolerance. Planted bugs in the loop builder (two gates swapped; the backward pass starting at S-1
+instead of len-1) must fail that comparison, and `trace` must name the layer, direction, timestep
+and gate (or state) where the network first departs. These are simulations, not TensorRT runs:
+every test id says "simulated".
+"""
+
+import dataclasses
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from trt_cases import loop_builder, trt_api
+from trt_cases.cli import main
+from trt_cases.case import Case
+from trt_cases.compare import compare
+from trt_cases.runners.reference_runner import run_reference
+from trt_cases.runners.simulated_runner import PATHS, SimulatedRunner
+from trt_cases.sets import EDGE, named
+from trt_cases.strategies import cases
+
+pytestmark = pytest.mark.trt_build
+if trt_api.load() is None:
+    pytest.skip(trt_api.missing("loop"), allow_module_level=True)
+
+from trt_cases.executor.trace import reference_steps, trace  # noqa: E402
+
+SET_CASES = [case for name in ("seeds", "matrix", "edge") for case in named(name)]
+RUNNERS = {path: SimulatedRunner(path) for path in PATHS}
+# A bidirectional case with ragged lengths (some sequences end before S) whose backward pass has to
+# start at len-1: the planted bugs' target.
+RAGGED = Case("LSTM", layer_count=2, hidden_size=4, max_seq_length=5, data_length=3, batch_dims=(2, 2),
+              direction="BIDIRECTION", seq_lengths=True, hidden_state=True, cell_state=True, seed=7)
+
+
+def check(runner, case, comparison_log=None):
+    reason = runner.unsupported(case)
+    if reason:
+        pytest.skip(reason)
+    result = compare(case, run_reference(case), runner.infer(case), runner.name, runner.precision)
+    if comparison_log is not None:
+        comparison_log.append(result)
+    assert result, result.message() + f"\n  localise: python -m trt_cases trace {case.id} --path loop"
+
+
+@pytest.mark.parametrize("case", SET_CASES, ids=lambda case: case.id)
+@pytest.mark.parametrize("path", PATHS, ids=lambda path: f"simulated-{path}")
+def test_case_sets_match_the_reference(path, case, comparison_log):
+    check(RUNNERS[path], case, comparison_log)
+
+
+@pytest.mark.parametrize("path", PATHS, ids=lambda path: f"simulated-{path}")
+def test_drawn_cases_match_the_reference(path, comparison_log):
+    @settings(max_examples=settings.default.max_examples)
+    @given(data=st.data())
+    def property_(data):
+        case = data.draw(cases(), label="case")
+        try:
+            check(RUNNERS[path], case, comparison_log)
+        except AssertionError as exc:
+            exc.add_note(f"case: {case.to_json()}")
+            raise
+
+    property_()
+
+
+def test_the_runner_says_it_simulates():
+    runner = SimulatedRunner("drop-in")
+    assert (runner.name, runner.backend, runner.precision) == ("simulated-drop-in", "simulated", "float64")
+    assert "simulated by the NumPy executor" in runner.label and "not a TensorRT run" in runner.label
+    assert not runner.name.startswith("tensorrt")
+    with pytest.raises(ValueError, match=r"path='native'; allowed: loop, drop-in, onnx"):
+        SimulatedRunner("native")
+
+
+# --- the reference side of `trace` is the reference ------------------------------------------------
+
+TRACED = [RAGGED] + list(EDGE.values())[:-1] + named("matrix")[::9]
+
+
+@pytest.mark.parametrize("case", TRACED, ids=lambda case: f"simulated-{case.id}")
+def test_traced_reference_steps_reassemble_the_references_outputs(case):
+    steps, m = reference_steps(case), case.materialise()
+    output, hidden, *cell = run_reference(case)
+    N, S, H, L, K = int(np.prod(case.batch_dims)), case.max_seq_length, case.hidden_size, case.layer_count, case.K
+    lengths = np.full(N, S) if m.seq_lengths is None else m.seq_lengths.reshape(N)
+    for (layer, d), record in steps.items():
+        np.testing.assert_array_equal(record["h"][-1], hidden.reshape(N, L * K, H)[:, K * layer + d])
+        if cell:
+            np.testing.assert_array_equal(record["c"][-1], cell[0].reshape(N, L * K, H)[:, K * layer + d])
+        if layer == L - 1:
+            h_by_timestep = record["h"] if d == 0 else record["h"][::-1]
+            live = np.arange(S)[:, None, None] < lengths[None, :, None]
+            np.testing.assert_array_equal(np.where(live, h_by_timestep, 0.0).transpose(1, 0, 2),
+                                          output.reshape(N, S, K * H)[:, :, d * H:(d + 1) * H])
+
+
+# --- planted bugs: caught by the comparison, localised by trace -------------------------------------
+
+def swap_first_two_gates(monkeypatch):
+    """The loop builder reads gate 0's rows as gate 1's and the other way round (INPUT<->FORGET, UPDATE<->RESET)."""
+    gate = loop_builder._Net.gate
+
+    def swapped(self, tensor, index, N, H):
+        return gate(self, tensor, {0: 1, 1: 0}.get(index, index), N, H)
+
+    monkeypatch.setattr(loop_builder._Net, "gate", swapped)
+
+
+def start_backward_pass_at_S_minus_1(monkeypatch, S):
+    """The backward step counter counts 0, 1, 2, ... like the forward one (start S-1 -> 0, step -1 -> +1),
+    so a sequence's backward pass starts at position S-1 instead of len-1."""
+    const = loop_builder._Net.const
+
+    def counter_counts_up(self, array):
+        array = np.array(array)
+        if array.dtype == np.int32 and array.shape == (1, 1):  # the step counter's start and step
+            array = np.vectorize({S - 1: 0, -1: 1}.get, otypes=[np.int32])(array, array)
+        return const(self, array)
+
+    monkeypatch.setattr(loop_builder._Net, "const", counter_counts_up)
+
+
+@pytest.mark.parametrize("op", ["LSTM", "GRU"])
+@pytest.mark.parametrize("path", ["loop", "drop-in"], ids=lambda path: f"simulated-{path}")
+def test_swapped_gates_fail_and_trace_names_the_gate(monkeypatch, path, op):
+    case = dataclasses.replace(RAGGED, op=op, cell_state=op == "LSTM")
+    swap_first_two_gates(monkeypatch)
+    with pytest.raises(AssertionError, match=f"simulated-{path} DISAGREES with the reference"):
+        check(RUNNERS[path], case)
+    verdicts = {(v.layer, v.direction): v for v in trace(case, path)}
+    first_gate = {"LSTM": "gate INPUT", "GRU": "gate UPDATE"}[op]
+    assert (verdicts[0, "fwd"].timestep, verdicts[0, "fwd"].what) == (0, first_gate), verdicts[0, "fwd"].line()
+    assert (verdicts[0, "bwd"].timestep, verdicts[0, "bwd"].what) == (4, first_gate), verdicts[0, "bwd"].line()
+
+
+@pytest.mark.parametrize("path", ["loop", "drop-in"], ids=lambda path: f"simulated-{path}")
+def test_backward_pass_starting_at_S_minus_1_fails_and_trace_names_direction_and_timestep(monkeypatch, path):
+    start_backward_pass_at_S_minus_1(monkeypatch, RAGGED.max_seq_length)
+    with pytest.raises(AssertionError, match=f"simulated-{path} DISAGREES with the reference"):
+        check(RUNNERS[path], RAGGED)
+    verdicts = {(v.layer, v.direction): v for v in trace(RAGGED, path)}
+    assert verdicts[0, "fwd"], verdicts[0, "fwd"].line()
+    backward = verdicts[0, "bwd"]
+    assert (backward.timestep, backward.iteration, backward.what) == (4, 0, "h"), backward.line()
+    lengths = RAGGED.materialise().seq_lengths.reshape(-1)
+    assert lengths[backward.index[0]] < RAGGED.max_seq_length  # the departing sequence is one that ends early
+    h0 = RAGGED.materialise().hidden_state.reshape(4, 4, 4)  # (N, L*K, H): the reference holds it there
+    assert backward.expected == h0[backward.index[0], 1, backward.index[1]]
+
+
+def test_trace_command_prints_where_a_planted_bug_departs(monkeypatch, capsys):
+    start_backward_pass_at_S_minus_1(monkeypatch, RAGGED.max_seq_length)
+    assert main(["trace", RAGGED.id, "--path", "loop"]) == 1
+    out = capsys.readouterr().out
+    assert "simulated-loop DISAGREES with the reference" in out and "not a TensorRT run" in out
+    assert "  layer 0 fwd: agrees over 5 timesteps (gate INPUT, gate FORGET, gate CELL, gate OUTPUT, h, c)\n" in out
+    assert "  layer 0 bwd: departs at timestep 4 (iteration 0 of 5) in h, sequence " in out
+
+
+def test_trace_command_says_agrees_on_a_correct_network(capsys):
+    assert main(["trace", RAGGED.id, "--path", "drop-in"]) == 0
+    out = capsys.readouterr().out
+    assert "simulated-drop-in agrees with the reference" in out
+    verdicts = [line.split(": ")[1].split(" over")[0] for line in out.splitlines() if line.startswith("  layer ")]
+    assert verdicts == ["agrees"] * 4
+
+
+def test_trace_needs_the_loop_builders_names():
+    with pytest.raises(ValueError, match=r"trace needs the loop builder's tensor names; path 'onnx' has none"):
+        trace(RAGGED, "onnx")

@@ -1,0 +1,83 @@
+"""A NumPy executor for TensorRT networks: a simulation that checks a network's math without a GPU.
+
+`execute(network, feeds)` evaluates a real `INetworkDefinition` (built with TensorRT's or
+TensorRT-RTX's Python API, by hand or by the ONNX parser) layer by layer in topological order,
+reading each layer's type and parameters through the API, and returns the marked outputs. Float
+math is float64 whatever the network's float types; integer and bool tensors keep their types.
+After every layer the value's kind and shape are checked against what TensorRT inferred.
+
+`keep` also returns intermediate tensors: a list of names or a predicate on names. A tensor inside
+a loop comes back as its per-iteration values stacked on a new first axis, in iteration order.
+
+A layer type or option the executor does not cover raises NotImplementedError naming the layer,
+its type and the option; it never guesses. Results are simulations, never TensorRT results.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .. import trt_api
+from .dtypes import conform, numpy_dtype
+from .graph import CLASSES, Loop, read
+from .layers import run_layer
+from .loops import run_loop
+
+__all__ = ["CLASSES", "execute"]
+
+
+def execute(network, feeds: dict, keep=None) -> dict:
+    """Evaluate `network` on `feeds` (input name -> array); return the marked outputs and the kept tensors.
+
+    `keep`: None, a collection of tensor names, or a predicate `name -> bool`. Loop-interior tensors
+    come back stacked over iterations (first axis).
+    """
+    rt = trt_api.load()
+    if rt is None:
+        raise RuntimeError(trt_api.missing("loop"))
+    graph = read(network, rt.module)
+    wanted = _wanted(keep, graph)
+    values = _feed(graph, feeds)
+    kept = {name: values[name] for name in graph.inputs if wanted(name)}
+    with np.errstate(all="ignore"):  # NaN and Inf propagate as arithmetic does, as in the reference
+        for step in graph.schedule:
+            if isinstance(step, Loop):
+                inside = [n for rec in step.iterators + step.recurrences + step.interior for n in rec.outputs]
+                kept.update(run_loop(step, values, graph.tensors, [n for n in inside if wanted(n)]))
+                names = [n for rec in step.outputs for n in rec.outputs]
+            else:
+                run_layer(step, values, graph.tensors)
+                names = step.outputs
+            kept.update({name: values[name] for name in names if wanted(name)})
+    return {**{name: values[name] for name in graph.outputs}, **kept}
+
+
+def _wanted(keep, graph):
+    """A predicate over tensor names from `keep`; names that are not in the network are an error."""
+    if keep is None:
+        return lambda name: False
+    if callable(keep):
+        return keep
+    names = {keep} if isinstance(keep, str) else set(keep)
+    unknown = sorted(names - set(graph.tensors))
+    if unknown:
+        raise KeyError(f"keep names tensors the network does not have: {unknown}")
+    return names.__contains__
+
+
+def _feed(graph, feeds):
+    """The network inputs as arrays of their executor dtypes; raise on a missing, unknown or misshapen feed."""
+    missing = sorted(set(graph.inputs) - set(feeds))
+    unknown = sorted(set(feeds) - set(graph.inputs))
+    if missing or unknown:
+        raise ValueError(f"feeds: missing inputs {missing}, unknown names {unknown}; the network's inputs are "
+                         f"{sorted(graph.inputs)}")
+    values = {}
+    for name, tensor in graph.inputs.items():
+        value = np.asarray(feeds[name])
+        kind = "f" if numpy_dtype(tensor.dtype, f"input {name!r}") is np.float64 else value.dtype.kind
+        try:
+            values[name] = conform(value.astype(np.float64) if kind == "f" else value, tensor, f"input {name!r}")
+        except RuntimeError as exc:
+            raise ValueError(str(exc).replace("the executor computed", "the feed has")) from None
+    return values
