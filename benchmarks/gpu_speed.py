@@ -48,7 +48,7 @@ def median_ms(runner, case, repeat):
     import torch
 
     if hasattr(runner, "device"):
-        from trt_cases.runners.torch_runner import build_module, copy_weights, cuda_tf32, run_module
+        from trt_cases.runners.torch_runner import build_module, copy_weights, cuda_tf32
 
         dtype = getattr(torch, runner.dtype_name)
         m = case.materialise()

@@ -103,7 +103,7 @@ def test_skip_equals_linear_with_identity_w(case):
 @given(case=variant(layer_count=lambda c: max(2, c.layer_count)))
 def test_stacked_layers_equal_chained_single_layers(case):
     case, m = flat(case, case.materialise())
-    K, H = case.K, case.hidden_size
+    K = case.K
     outputs = run_reference(case, m)
     x, finals = m.input, []
     for layer in range(case.layer_count):

@@ -9,7 +9,6 @@ These tests check building, not numbers: no engine runs here.
 
 import dataclasses
 
-import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 

@@ -24,7 +24,7 @@ from reference.rnn_v2 import stack_parameters
 from reference.validate import positive_int, real_array
 
 from . import trt_api
-from .loop_builder import LayerTensors, add_rnn_loop, parameter_shapes
+from .loop_builder import add_rnn_loop, layer_tensors
 
 IMPLEMENTATIONS = ("loop", "native")
 
@@ -119,18 +119,7 @@ class LoopRNNv2Layer:
                                    hidden_size=self._hidden_size, data_length=E, direction=self.direction,
                                    input_mode=self.input_mode)
         keep = self._keep = []  # arrays TensorRT reads at build time (its Weights also hold them)
-        layers = []
-        for p in stacked:
-            shapes = parameter_shapes(self.op.name, self._hidden_size, 0 if p.W is None else p.W.shape[1])
-            fields = {}
-            for field, value in p._asdict().items():
-                if value is None:
-                    fields[field] = None
-                    continue
-                array = np.ascontiguousarray(value.reshape(shapes[field]), dtype=np.float32)
-                keep.append(array)
-                fields[field] = network.add_constant(array.shape, trt.Weights(array)).get_output(0)
-            layers.append(LayerTensors(**fields))
+        layers = layer_tensors(trt, network, stacked, self.op.name, self._hidden_size, keep)
         return add_rnn_loop(trt, network, self._input, op=self.op, layer_count=self._num_layers,
                             hidden_size=self._hidden_size, direction=self.direction, layers=layers,
                             seq_lengths=self.seq_lengths, hidden_state=self.hidden_state,

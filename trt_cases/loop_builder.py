@@ -38,6 +38,29 @@ def parameter_shapes(op, hidden_size, cols):
     return {"W": (1, GH, cols), "R": (GH, hidden_size), "Wb": (1, 1, GH), "Rb": (1, GH)}
 
 
+def layer_tensors(trt, network, stacked, op, hidden_size, keep, inputs=None, prefix=""):
+    """`LayerTensors` per layer index from `reference.rnn_v2.stack_parameters` output: constants, or
+    network inputs named `<prefix><field>.<index>` whose float32 arrays are put into `inputs`."""
+    tensors = []
+    for index, p in enumerate(stacked):
+        shapes = parameter_shapes(op, hidden_size, 0 if p.W is None else p.W.shape[1])
+        fields = {}
+        for field, value in p._asdict().items():
+            if value is None:
+                fields[field] = None
+                continue
+            array = np.ascontiguousarray(value.reshape(shapes[field]), dtype=np.float32)
+            if inputs is not None:
+                name = f"{prefix}{field}.{index}"
+                fields[field] = network.add_input(name, trt.float32, array.shape)
+                inputs[name] = array
+            else:
+                keep.append(array)  # TensorRT reads constants at build time
+                fields[field] = network.add_constant(array.shape, trt.Weights(array)).get_output(0)
+        tensors.append(LayerTensors(**fields))
+    return tensors
+
+
 class _Net:
     """Small helpers over an INetworkDefinition; `keep` holds arrays TensorRT reads at build time."""
 

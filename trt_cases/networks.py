@@ -18,7 +18,7 @@ from reference.rnn_v2 import stack_parameters
 
 from . import trt_api
 from .case import Case, Materials
-from .loop_builder import LayerTensors, add_rnn_loop, parameter_shapes
+from .loop_builder import add_rnn_loop, layer_tensors
 
 PATHS = ("loop", "drop-in", "onnx", "native")
 OUTPUT_NAMES = ("output", "hidden", "cell")
@@ -140,24 +140,8 @@ def _layer_tensors(trt, network, case, m, weights_as_inputs, feeds, keep, prefix
     stacked = stack_parameters(m.weights, m.biases, op=RNNOperation[case.op], layer_count=case.layer_count,
                                hidden_size=case.hidden_size, data_length=case.data_length,
                                direction=RNNDirection[case.direction], input_mode=RNNInputMode[case.input_mode])
-    tensors = []
-    for index, p in enumerate(stacked):
-        shapes = parameter_shapes(case.op, case.hidden_size, p.W.shape[1] if p.W is not None else 0)
-        fields = {}
-        for field, value in p._asdict().items():
-            if value is None:
-                fields[field] = None
-                continue
-            array = np.ascontiguousarray(value.reshape(shapes[field]), dtype=np.float32)
-            if weights_as_inputs:
-                name = f"{prefix}{field}.{index}"
-                fields[field] = network.add_input(name, trt.float32, array.shape)
-                feeds[name] = array
-            else:
-                keep.append(array)
-                fields[field] = network.add_constant(array.shape, trt.Weights(array)).get_output(0)
-        tensors.append(LayerTensors(**fields))
-    return tensors
+    return layer_tensors(trt, network, stacked, case.op, case.hidden_size, keep,
+                         inputs=feeds if weights_as_inputs else None, prefix=prefix)
 
 
 def _parse_onnx(trt, network, logger, case, m):
