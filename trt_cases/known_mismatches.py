@@ -1,6 +1,6 @@
 """Known mismatches: (backend, case) pairs known to disagree with the reference, with versions and a reason.
 
-They live in one data file (`known_mismatches.json` at the top of the repository, or any file
+They live in one data file (`trt_cases/known_mismatches.json`, installed with the package, or any file
 given with `--xfails-file`), never as inline skips. An entry applies when every field of its
 `when` (e.g. {"cudnn": "9.19"}) prefixes the running environment's value; it is then an expected
 failure, and a listed case that now passes is called out (pytest's strict xfail fails on it).
@@ -15,7 +15,7 @@ import functools
 import json
 import pathlib
 
-DEFAULT_FILE = pathlib.Path(__file__).resolve().parent.parent / "known_mismatches.json"
+DEFAULT_FILE = pathlib.Path(__file__).resolve().parent / "known_mismatches.json"
 FIELDS = {"backend", "case", "when", "reason"}
 
 
