@@ -84,3 +84,17 @@ def test_bad_arguments():
         compare(CASE, expected, (expected[0][..., 0],) + expected[1:], "x", "float32")
     with pytest.raises(ValueError, match=r"x returned 2 outputs for case .*; expected 3"):
         compare(CASE, expected, expected[:2], "x", "float32")
+
+
+def test_side_by_side_says_when_two_backends_agree_against_the_reference():
+    from trt_cases.compare import side_by_side
+
+    expected = run_reference(CASE)
+    shifted = nudged(expected, (0, 1, 2), 1e-2)
+    results = {name: compare(CASE, expected, shifted, name, "float32") for name in ("tensorrt-loop-fp32", "torch-cuda-float32")}
+    text = side_by_side(CASE, results, {name: shifted for name in results})
+    assert "tensorrt-loop-fp32               FAIL" in text
+    assert "tensorrt-loop-fp32 and torch-cuda-float32 agree with each other" in text and "suspect the reference" in text
+    other = nudged(expected, (0, 1, 2), -1e-2)
+    text = side_by_side(CASE, results, {"tensorrt-loop-fp32": shifted, "torch-cuda-float32": other})
+    assert "agree with each other" not in text
