@@ -13,6 +13,7 @@ Exit status: 0 all passed (or no regression), 1 failures (or regressions), 2 bad
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime
 import pathlib
 import sys
@@ -110,7 +111,7 @@ def cmd_check(args) -> int:
         if reason:
             print(f"{name}: skipped: {reason}")
             continue
-        with (runner if hasattr(runner, "__enter__") else _Null()):
+        with (runner if hasattr(runner, "__enter__") else contextlib.nullcontext()):
             outputs = runner.infer(case)
         if outputs is None:
             print(f"{name}: built")
@@ -119,14 +120,6 @@ def cmd_check(args) -> int:
         failed += not result
         print(result.message())
     return 1 if failed else 0
-
-
-class _Null:
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        return False
 
 
 def cmd_compare(args) -> int:

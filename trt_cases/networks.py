@@ -18,10 +18,10 @@ from reference.rnn_v2 import stack_parameters
 
 from . import trt_api
 from .case import Case, Materials
+from .compare import OUTPUT_NAMES
 from .loop_builder import add_rnn_loop, layer_tensors
 
 PATHS = ("loop", "drop-in", "onnx", "native")
-OUTPUT_NAMES = ("output", "hidden", "cell")
 
 
 class Network(NamedTuple):

@@ -9,6 +9,7 @@ listed known mismatch.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 import pathlib
 import sys
@@ -18,8 +19,8 @@ import numpy as np
 
 from . import known_mismatches
 from .case import Case
-from .compare import compare
-from .results import Record
+from .compare import OUTPUT_NAMES, compare
+from .results import Record, record_of
 from .runners.reference_runner import run_reference
 from .runners.registry import CPU_ORACLES
 from .sets import SETS, named, random_cases
@@ -144,8 +145,6 @@ def run(cases, backends: dict, *, xfails=(), progress=None):
 
 
 def _variant(case, precision):
-    import dataclasses
-
     return case if case.precision == precision else dataclasses.replace(case, precision=precision)
 
 
@@ -159,7 +158,7 @@ def _one(runner, case, references, outputs, xfails, env, stack, opened) -> Recor
         stack.enter_context(runner)
     if case.id not in references:
         references[case.id] = run_reference(case)
-        for output_name, value in zip(("output", "hidden", "cell"), references[case.id]):
+        for output_name, value in zip(OUTPUT_NAMES, references[case.id]):
             outputs[f"reference/{case.id}/{output_name}"] = value
     expected = references[case.id]
     build_before = getattr(runner, "build_seconds", None)
@@ -173,19 +172,15 @@ def _one(runner, case, references, outputs, xfails, env, stack, opened) -> Recor
     if actual is None:
         return Record(status="built", build_seconds=build, run_seconds=seconds, **base)
     result = compare(case, expected, actual, runner.name, runner.precision)
-    for output_name, value in zip(("output", "hidden", "cell"), actual):
+    for output_name, value in zip(OUTPUT_NAMES, actual):
         outputs[f"{runner.name}/{case.id}/{output_name}"] = value
-    status = "passed" if result else "failed"
     known = known_mismatches.find(xfails, runner.name, case.id, env)
-    if known:
-        status = "xpass" if result else "xfail"
     errors = np.abs(np.asarray(actual[0], dtype=float) - expected[0])
     per_step = np.max(np.moveaxis(np.nan_to_num(errors, nan=np.inf), -2, 0).reshape(case.max_seq_length, -1), axis=1)
-    return Record(status=status, reason=known["reason"] if known else "", max_abs=result.max_abs, max_rel=result.max_rel,
-                  allowed=result.allowed, min_tolerance=result.min_tolerance, worst_output=result.worst_output,
-                  worst_index=list(result.worst_index), worst_timestep=result.worst_timestep, observed=result.observed,
-                  expected=result.expected, timestep_errors=[float(v) for v in per_step], build_seconds=build,
-                  run_seconds=seconds, note=result.note, **base)
+    record = record_of(result, case, base["kind"])
+    return dataclasses.replace(record, status=("xpass" if result else "xfail") if known else record.status,
+                               reason=known["reason"] if known else "", timestep_errors=[float(v) for v in per_step],
+                               build_seconds=build, run_seconds=seconds)
 
 
 def _progress(done, total, counts):

@@ -18,6 +18,7 @@ import numpy as np
 
 from .. import cuda_memory, trt_api
 from ..case import Case
+from ..compare import OUTPUT_NAMES
 from ..engine import build_plan
 from ..engine_cache import EngineCache, shape_signature
 from ..networks import build_network
@@ -58,8 +59,9 @@ class TensorRTRunner(contextlib.AbstractContextManager):
         absent = [flag for flag in FLAGS[self.engine_precision] if not hasattr(rt.module.BuilderFlag, flag)]
         if absent:
             return f"BuilderFlag.{absent[0]} not available in {rt.label}"
-        if rt.flavour == "TensorRT-RTX" and compute_capability()[0] == 9:
-            return f"{rt.label}'s runtime does not run on compute capability {'.'.join(map(str, compute_capability()))} GPUs"
+        capability = compute_capability()
+        if rt.flavour == "TensorRT-RTX" and capability[0] == 9:
+            return f"{rt.label}'s runtime does not run on compute capability {'.'.join(map(str, capability))} GPUs"
         if case.precision != self.engine_precision:
             return f"case precision {case.precision} differs from the engine's {self.engine_precision}: run {self.engine_precision} cases"
         return None
@@ -136,7 +138,7 @@ def execute(engine, feeds: dict, stream: cuda_memory.Stream, tensors=None):
     for name, array in outputs.items():
         buffers[name].download(array, stream.handle)
     stream.synchronize()
-    return tuple(outputs[name].astype(np.float64) for name in ("output", "hidden", "cell") if name in outputs)
+    return tuple(outputs[name].astype(np.float64) for name in OUTPUT_NAMES if name in outputs)
 
 
 def io_tensors(engine):
