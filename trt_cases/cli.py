@@ -15,10 +15,11 @@ from __future__ import annotations
 import argparse
 import contextlib
 import datetime
+import json
 import pathlib
 import sys
 
-from . import baseline, known_mismatches, report, results
+from . import baseline, baseline_output, known_mismatches, report, results
 from .run import DEFAULT_SETS, run, select_backends, select_cases
 
 
@@ -35,7 +36,7 @@ def main(argv=None) -> int:
 def _parser():
     parser = argparse.ArgumentParser(prog="python -m trt_cases", description=__doc__.splitlines()[0])
     parser.set_defaults(command=None, set=None, backend=None, path=None, precision=None, out=None,
-                        xfails_file=str(known_mismatches.DEFAULT_FILE), progress=None)
+                        xfails_file=str(known_mismatches.DEFAULT_FILE), progress=None, timing_repeats=0)
     sub = parser.add_subparsers(dest="command")
     run_ = sub.add_parser("run", help="run case sets on backends; write results, report.html and summary.md")
     run_.add_argument("--set", action="append", metavar="SET",
@@ -48,17 +49,30 @@ def _parser():
         p.add_argument("--precision", action="append", help="fp32, tf32, fp16, bf16, float32, float64 ... (repeatable)")
         p.add_argument("--xfails-file", default=str(known_mismatches.DEFAULT_FILE), help="known mismatches (JSON)")
     run_.add_argument("--out", help="results directory (default results/<UTC time>)")
+    run_.add_argument("--timing-repeats", type=_repeats, default=0, metavar="N",
+                      help="after each case's first (warm-up) inference, time N more; record their median (for compare --timing)")
     run_.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None, help="progress bar (default: on a terminal)")
     compare = sub.add_parser("compare", help="the upgrade check: list changes from BASELINE to CURRENT; exit 1 on regressions")
     compare.add_argument("baseline")
     compare.add_argument("current")
+    compare.add_argument("--timing", action="store_true",
+                         help="also compare run times: medians of repeated timings (runs made with --timing-repeats N)")
+    compare.add_argument("--json", metavar="FILE", help="write the changes as JSON")
+    compare.add_argument("--junit", metavar="FILE", help="write JUnit XML: one testcase per (case, backend) pair")
     rep = sub.add_parser("report", help="re-render report.html and summary.md of a results directory")
     rep.add_argument("results")
+    rep.add_argument("--baseline", metavar="OTHER", help="a baseline results directory: show the changes from it")
     tracing = sub.add_parser("trace", help="simulate one case's network (NumPy executor) and localise where it "
                                            "departs from the reference")
     tracing.add_argument("case_id")
     tracing.add_argument("--path", choices=["loop", "drop-in"], default="loop", help="network path (default: loop)")
     return parser
+
+
+def _repeats(text):
+    if not text.isdigit():
+        raise argparse.ArgumentTypeError(f"--timing-repeats {text!r}: allowed: a whole number N >= 0")
+    return int(text)
 
 
 def cmd_run(args) -> int:
@@ -69,7 +83,7 @@ def cmd_run(args) -> int:
     out = pathlib.Path(args.out or f"results/{datetime.datetime.now(datetime.timezone.utc):%Y%m%d-%H%M%S}")
     print(f"{len(cases)} cases ({', '.join(specs)}) on {len(backends)} backends -> {out}")
     progress = sys.stderr.isatty() if args.progress is None else args.progress
-    records, outputs = run(cases, backends, xfails=xfails, progress=progress)
+    records, outputs = run(cases, backends, xfails=xfails, progress=progress, timing_repeats=args.timing_repeats)
     document = results.read(results.write(out, records, outputs, sets=specs))
     (out / "report.html").write_text(report.html_report(document))
     summary = report.markdown_report(document)
@@ -123,16 +137,25 @@ def cmd_check(args) -> int:
 
 
 def cmd_compare(args) -> int:
-    changes = baseline.compare_runs(results.read(args.baseline), results.read(args.current))
-    print(baseline.summary(changes))
-    return 1 if any(c.regression for c in changes) else 0
+    diff = baseline.compare_runs(results.read(args.baseline), results.read(args.current), timing=args.timing)
+    print(baseline_output.summary(diff))
+    for option, path, text in (("--json", args.json, lambda: json.dumps(baseline_output.to_json(diff, args.baseline, args.current), indent=1)),
+                               ("--junit", args.junit, lambda: baseline_output.to_junit(diff))):
+        if path:
+            try:
+                pathlib.Path(path).write_text(text())
+            except OSError as exc:
+                raise ValueError(f"{option} {path}: cannot write ({exc.strerror or exc})") from None
+    return diff.exit_status()
 
 
 def cmd_report(args) -> int:
     directory = pathlib.Path(args.results)
     document = results.read(directory)
+    diff = baseline.compare_runs(results.read(args.baseline), document) if args.baseline else None
     directory = directory if directory.is_dir() else directory.parent
-    (directory / "report.html").write_text(report.html_report(document))
+    with report.saved_outputs(directory) as outputs:
+        (directory / "report.html").write_text(report.html_report(document, outputs=outputs, diff=diff))
     (directory / "summary.md").write_text(report.markdown_report(document))
     print(f"wrote {directory / 'report.html'} and {directory / 'summary.md'}")
     return 0

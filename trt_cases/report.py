@@ -1,23 +1,57 @@
 """Reports of a results document: a self-contained HTML page and a Markdown summary for CI logs.
 
-The page holds the environment, counts per backend, the conformance matrix (op x direction x
-input mode x lengths x layers, one column per backend, i.e. per path and precision) coloured by
-status, the same grid as an error heat map (worst error over tolerance), and for each failing case
-its per-timestep error curve. No scripts, no external files: it opens anywhere.
+This module holds what the page shows, as data: each record's look (its status, with passes whose
+tolerance was not a value check set apart as "not comparable"), its error over the tolerance and
+the heat bin of that ratio, the grid of configurations x backends, the failures by severity, and
+the errors per output read back from `outputs.npz`. `report_html` lays it out, `report_svg` draws.
 """
 
 from __future__ import annotations
 
-import html
+import contextlib
 import math
+import pathlib
+
+import numpy as np
 
 ROW_AXES = ("op", "direction", "input_mode", "seq_lengths", "layer_count")
-COLOURS = {"passed": "#2e7d32", "built": "#1565c0", "xfail": "#ef6c00", "skipped": "#9e9e9e",
-           "failed": "#c62828", "error": "#6a1b9a", "xpass": "#ad1457", "none": "#eeeeee"}
-RANK = ["none", "skipped", "built", "passed", "xfail", "xpass", "failed", "error"]  # worst last
+# Looks, worst last: a cell of several records takes the worst look among them.
+RANK = ["none", "skipped", "built", "passed", "not-comparable", "xfail", "xpass", "failed", "error"]
+STATUSES = ["skipped", "built", "passed", "xfail", "xpass", "failed", "error"]  # columns of the counts
+# Heat bins of (max abs error / allowed error): greens far from the tolerance, amber only near it.
+HEAT = [(0.01, "#1b5e20", "#fff", "< 0.01"), (0.1, "#43a047", "#fff", "0.01-0.1"), (0.5, "#a5d6a7", "#1b3a1b", "0.1-0.5"),
+        (0.8, "#e6ee9c", "#333", "0.5-0.8"), (1.0, "#ffb300", "#222", "0.8-1 near failure"),
+        (math.inf, "#c62828", "#fff", "> 1 failed")]
 
 
-def _row_key(record):
+def look(record) -> str:
+    """The record's status, except a pass whose tolerance checked no values: "not-comparable"."""
+    if record["status"] == "passed" and "not comparable" in (record.get("note") or ""):
+        return "not-comparable"
+    return record["status"]
+
+
+def ratio(record):
+    """Max abs error over the allowed error (1 = at the tolerance), or None when nothing was compared."""
+    if record.get("max_abs") is None or not record.get("allowed"):
+        return None
+    return record["max_abs"] / record["allowed"]
+
+
+def heat(value):
+    """(background, text colour, bin label) of a ratio."""
+    for bound, background, text, label in HEAT:
+        if value <= bound:
+            return background, text, label
+    return HEAT[-1][1:]  # NaN
+
+
+def states(spec) -> str:
+    names = [n for n, on in (("h0", spec.get("hidden_state")), ("c0", spec.get("cell_state"))) if on]
+    return " ".join(names) or "zero"
+
+
+def row_key(record):
     spec = record.get("spec") or {}
     if not spec:
         return None
@@ -29,7 +63,7 @@ def grid(document):
     """`(rows, backends, cells)`: cells[(row, backend)] = the records of that group."""
     cells, rows, backends = {}, [], []
     for record in document["records"]:
-        row = _row_key(record)
+        row = row_key(record)
         if row is None:
             continue
         cells.setdefault((row, record["backend"]), []).append(record)
@@ -40,22 +74,40 @@ def grid(document):
     return sorted(rows), backends, cells
 
 
-def _worst_status(records):
-    return max((r["status"] for r in records), key=RANK.index, default="none")
+def worst_look(records) -> str:
+    return max((look(r) for r in records), key=RANK.index, default="none")
 
 
-def _ratio(records):
-    """Worst error over tolerance in a group, or None when nothing was compared."""
-    ratios = [r["max_abs"] / r["allowed"] for r in records if r.get("max_abs") is not None and r.get("allowed")]
-    return max(ratios) if ratios else None
+def not_run(document) -> dict:
+    """{reason: [backend, ...]} for the backends whose every case was skipped."""
+    by_backend = {}
+    for r in document["records"]:
+        by_backend.setdefault(r["backend"], []).append(r)
+    groups = {}
+    for backend, records in by_backend.items():
+        if all(r["status"] == "skipped" for r in records):
+            reasons = sorted({r.get("reason") or "no reason given" for r in records})
+            groups.setdefault("; ".join(reasons[:3]) + (f" (and {len(reasons) - 3} more)" if len(reasons) > 3 else ""), []).append(backend)
+    return groups
 
 
-def _heat(ratio):
-    if ratio is None:
-        return COLOURS["none"], "-"
-    level = min(1.0, max(0.0, (math.log10(max(ratio, 1e-12)) + 8) / 8))  # 1e-8 .. 1 of the tolerance
-    red = int(255 * level)
-    return (COLOURS["failed"] if ratio > 1 else f"rgb({red},{int(200 - 120 * level)},{255 - red})"), f"{ratio:.0e}"
+def severity(record):
+    """Sort key, most severe first: errors, then failures and known mismatches by error over tolerance."""
+    order = {"error": 0, "failed": 1, "xpass": 2, "xfail": 3}[record["status"]]
+    value = ratio(record)
+    return order, -(value if value is not None and not math.isnan(value) else math.inf)
+
+
+def failures_by_backend(document) -> dict:
+    """{backend: [records, most severe first]}, backends with the most severe failure first."""
+    groups = {}
+    for r in sorted((r for r in document["records"] if r["status"] in ("error", "failed", "xpass", "xfail")), key=severity):
+        groups.setdefault(r["backend"], []).append(r)
+    return dict(sorted(groups.items(), key=lambda item: (severity(item[1][0]), item[0])))
+
+
+def anchor(record) -> str:
+    return f"failure-{record['backend']}-{record['case']}"
 
 
 def counts(document):
@@ -67,106 +119,66 @@ def counts(document):
     return table
 
 
-def html_report(document) -> str:
-    rows, backends, cells = grid(document)
-    esc = html.escape
-    parts = [f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>RNN conformance report</title><style>{CSS}</style></head><body>",
-             "<h1>TensorRT RNN conformance report</h1>", _environment(document), "<h2>Backends</h2>", _counts_table(document),
-             "<h2>Conformance matrix</h2><p>Each cell: the cases of that configuration on that backend; colour by the worst status, "
-             "text passed/compared. Hover for details.</p>", "<table id='conformance-matrix'><tr>"]
-    parts += [f"<th>{esc(a)}</th>" for a in ROW_AXES] + [f"<th class='backend'>{esc(b)}</th>" for b in backends] + ["</tr>"]
-    for row in rows:
-        parts.append("<tr>" + "".join(f"<td>{esc(str(v))}</td>" for v in row))
-        for backend in backends:
-            group = cells.get((row, backend), [])
-            status = _worst_status(group)
-            ok = sum(r["status"] in ("passed", "built", "xfail") for r in group)
-            ran = sum(r["status"] != "skipped" for r in group)
-            title = "; ".join(f"{r['case']}: {r['status']}" + (f" ({r['reason']})" if r.get("reason") else "") for r in group[:6])
-            parts.append(f"<td class='cell status-{status}' style='background:{COLOURS[status]}' title='{esc(title)}'>"
-                         f"{ok}/{ran if ran else '-'}</td>")
-        parts.append("</tr>")
-    parts.append("</table><h2>Error heat map</h2><p>Worst max abs error over the allowed error, per cell (1 = at the tolerance).</p>"
-                 "<table id='error-heat-map'><tr>" + "".join(f"<th>{esc(a)}</th>" for a in ROW_AXES)
-                 + "".join(f"<th class='backend'>{esc(b)}</th>" for b in backends) + "</tr>")
-    for row in rows:
-        parts.append("<tr>" + "".join(f"<td>{esc(str(v))}</td>" for v in row))
-        for backend in backends:
-            colour, text = _heat(_ratio(cells.get((row, backend), [])))
-            parts.append(f"<td class='heat' style='background:{colour}'>{text}</td>")
-        parts.append("</tr>")
-    parts.append("</table>" + _failures(document) + "</body></html>")
-    return "".join(parts)
+def output_errors(record, outputs) -> list:
+    """[(output name, "timestep" | "layer index", max abs errors)] for each output saved for this record.
+
+    `output` is reduced to one value per timestep, `hidden` and `cell` (final states, no time axis)
+    to one value per layer index. Without saved outputs, the record's own per-timestep errors.
+    """
+    found = []
+    for name in ("output", "hidden", "cell"):
+        key, ref = f"{record['backend']}/{record['case']}/{name}", f"reference/{record['case']}/{name}"
+        if outputs is None or key not in outputs or ref not in outputs:
+            continue
+        actual, expected = np.asarray(outputs[key], dtype=float), np.asarray(outputs[ref], dtype=float)
+        if actual.shape != expected.shape or actual.ndim < 2:
+            continue
+        with np.errstate(invalid="ignore"):
+            error = np.nan_to_num(np.abs(actual - expected), nan=np.inf)
+        per = np.max(np.moveaxis(error, -2, 0).reshape(error.shape[-2], -1), axis=1)
+        found.append((name, "timestep" if name == "output" else "layer index", [float(v) for v in per]))
+    if not found and record.get("timestep_errors"):
+        found.append(("output", "timestep", record["timestep_errors"]))
+    return found
 
 
-def _environment(document):
-    env = document.get("environment", {})
-    trt = env.get("tensorrt")
-    cuda = env.get("cuda")
-    items = [f"created {document.get('created', '?')}", f"sets: {', '.join(document.get('sets', []))}",
-             f"TensorRT: {trt['flavour'] + ' ' + trt['version'] if trt else 'not installed'}",
-             f"GPU: {cuda['gpu'] + ' (CC ' + cuda['compute_capability'] + ')' if cuda else 'none'}",
-             f"Python {env.get('python', '?')}"] + [f"{k} {v}" for k, v in env.get("packages", {}).items()]
-    return "<p id='environment'>" + " &middot; ".join(html.escape(i) for i in items) + "</p>"
+@contextlib.contextmanager
+def saved_outputs(directory):
+    """The outputs saved beside a results file, read lazily; None when there are none."""
+    path = pathlib.Path(directory) / "outputs.npz"
+    if not path.exists():
+        yield None
+        return
+    try:
+        data = np.load(path, allow_pickle=False)
+    except (OSError, ValueError):
+        yield None
+        return
+    with data:
+        yield data
 
 
-def _counts_table(document):
-    rows = ["<table id='backend-counts'><tr><th>backend</th>" + "".join(f"<th>{s}</th>" for s in RANK[1:]) + "</tr>"]
-    for backend, row in counts(document).items():
-        rows.append(f"<tr><td>{html.escape(backend)}</td>" + "".join(f"<td>{row.get(s, 0)}</td>" for s in RANK[1:]) + "</tr>")
-    return "".join(rows) + "</table>"
+def html_report(document, *, outputs=None, diff=None) -> str:
+    """The page; `outputs` (the saved arrays) adds a curve per output, `diff` (a `baseline.Diff`) a baseline view."""
+    from . import report_html
 
-
-def _failures(document):
-    failing = [r for r in document["records"] if r["status"] in ("failed", "error", "xpass", "xfail")]
-    if not failing:
-        return "<h2>Failures</h2><p id='no-failures'>None.</p>"
-    parts = ["<h2>Failures</h2>"]
-    for r in failing:
-        parts.append(f"<div class='failure'><h3>{html.escape(r['backend'])}: {html.escape(r['case'])} ({r['status']})</h3>")
-        if r.get("max_abs") is not None:
-            parts.append(f"<p>max abs error {r['max_abs']:.3e}, allowed {r['allowed']:.3e}, worst {html.escape(str(r['worst_output']))}"
-                         f"{r['worst_index']}, observed {r['observed']!r}, expected {r['expected']!r}</p>")
-        if r.get("reason"):
-            parts.append(f"<p>{html.escape(r['reason'])}</p>")
-        if r.get("timestep_errors"):
-            parts.append(_curve(r["timestep_errors"], r.get("allowed")))
-        parts.append(f"<p><code>python -m trt_cases check {html.escape(r['case'])} --backend {html.escape(r['backend'])}</code></p></div>")
-    return "".join(parts)
-
-
-def _curve(errors, allowed, width=480, height=160):
-    """An inline SVG of log10(max abs error) per timestep of output 0, with the tolerance as a dashed line."""
-    values = [math.log10(max(e, 1e-18)) if math.isfinite(e) else 3.0 for e in errors]
-    top = max(values + [math.log10(allowed) if allowed else -18]) + 0.5
-    low = min(values + [math.log10(allowed) if allowed else 0]) - 0.5
-    x = lambda i: 40 + (width - 50) * (i / max(len(values) - 1, 1))  # noqa: E731
-    y = lambda v: 10 + (height - 30) * (top - v) / (top - low)  # noqa: E731
-    points = " ".join(f"{x(i):.1f},{y(v):.1f}" for i, v in enumerate(values))
-    svg = [f"<svg class='timestep-curve' width='{width}' height='{height}' xmlns='http://www.w3.org/2000/svg'>",
-           f"<polyline fill='none' stroke='#c62828' stroke-width='2' points='{points}'/>",
-           f"<text x='2' y='14' font-size='10'>1e{top:.0f}</text><text x='2' y='{height - 20}' font-size='10'>1e{low:.0f}</text>",
-           f"<text x='{width / 2:.0f}' y='{height - 4}' font-size='10'>timestep 0..{len(values) - 1}</text>"]
-    if allowed:
-        svg.append(f"<line x1='40' x2='{width - 10}' y1='{y(math.log10(allowed)):.1f}' y2='{y(math.log10(allowed)):.1f}' "
-                   "stroke='#555' stroke-dasharray='4'/>")
-    return "".join(svg) + "</svg>"
+    return report_html.page(document, outputs, diff)
 
 
 def markdown_report(document) -> str:
-    lines = ["# RNN conformance summary", "", f"Sets: {', '.join(document.get('sets', []))}", "",
-             "| backend | " + " | ".join(RANK[1:]) + " |", "|---|" + "---|" * len(RANK[1:])]
+    lines = ["# RNN conformance summary", "", f"Sets: {', '.join(document.get('sets', []))}", ""]
+    if document.get("partial"):
+        lines += ["**Partial run**: it was interrupted; the counts cover the cases that finished.", ""]
+    lines += ["| backend | " + " | ".join(STATUSES) + " |", "|---|" + "---|" * len(STATUSES)]
     for backend, row in counts(document).items():
-        lines.append(f"| {backend} | " + " | ".join(str(row.get(s, 0)) for s in RANK[1:]) + " |")
-    failing = [r for r in document["records"] if r["status"] in ("failed", "error", "xpass")]
+        lines.append(f"| {backend} | " + " | ".join(str(row.get(s, 0)) for s in STATUSES) + " |")
+    failing = [r for group in failures_by_backend(document).values() for r in group if r["status"] != "xfail"]
     lines += ["", f"Failures: {len(failing)}"]
     for r in failing:
         figures = f" max abs {r['max_abs']:.3e} (allowed {r['allowed']:.3e})" if r.get("max_abs") is not None else f" {r.get('reason', '')}"
         lines.append(f"- `{r['backend']}` `{r['case']}`: {r['status']}{figures}")
+    unchecked = [r for r in document["records"] if look(r) == "not-comparable"]
+    if unchecked:
+        lines += ["", f"Not comparable (passed on shapes and finiteness only): {len(unchecked)}"]
+        lines += [f"- `{r['backend']}` `{r['case']}`" for r in unchecked]
     return "\n".join(lines) + "\n"
-
-
-CSS = """body{font-family:sans-serif;margin:1.5em;color:#222}table{border-collapse:collapse;margin-bottom:1.5em}
-th,td{border:1px solid #ccc;padding:2px 6px;font-size:12px}th.backend{writing-mode:vertical-rl;white-space:nowrap}
-td.cell,td.heat{color:#fff;text-align:center;min-width:2.5em}#environment{font-size:12px;color:#555}
-.failure{border-left:4px solid #c62828;padding-left:.8em;margin-bottom:1em}"""

@@ -45,6 +45,7 @@ class Record:
     build_seconds: float | None = None
     run_seconds: float | None = None
     note: str = ""
+    run_seconds_samples: list | None = None  # `run --timing-repeats N`: N timed inferences after the warm-up one
 
 
 def environment() -> dict:

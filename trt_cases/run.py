@@ -17,7 +17,7 @@ import time
 
 import numpy as np
 
-from . import known_mismatches
+from . import known_mismatches, timing
 from .case import Case
 from .compare import OUTPUT_NAMES, compare
 from .results import Record, record_of
@@ -117,7 +117,7 @@ def kind_of(runner) -> str:
     return "oracle"
 
 
-def run(cases, backends: dict, *, xfails=(), progress=None):
+def run(cases, backends: dict, *, xfails=(), progress=None, timing_repeats=0):
     """Run every case on every backend; returns `(records, outputs)` for `results.write`."""
     from .runners.registry import CASE_PRECISION
 
@@ -131,7 +131,7 @@ def run(cases, backends: dict, *, xfails=(), progress=None):
             opened = False
             for case in cases:
                 case_here = _variant(case, CASE_PRECISION.get(runner.precision, "fp32"))
-                record = _one(runner, case_here, references, outputs, xfails, env, stack, opened)
+                record = _one(runner, case_here, references, outputs, xfails, env, stack, opened, timing_repeats)
                 opened = opened or record.status not in ("skipped",)
                 records.append(record)
                 done += 1
@@ -148,7 +148,7 @@ def _variant(case, precision):
     return case if case.precision == precision else dataclasses.replace(case, precision=precision)
 
 
-def _one(runner, case, references, outputs, xfails, env, stack, opened) -> Record:
+def _one(runner, case, references, outputs, xfails, env, stack, opened, repeats=0) -> Record:
     """One case on one runner, whatever happens."""
     base = dict(case=case.id, backend=runner.name, kind=kind_of(runner), precision=runner.precision, spec=case.to_json())
     reason = runner.unsupported(case)
@@ -175,12 +175,14 @@ def _one(runner, case, references, outputs, xfails, env, stack, opened) -> Recor
     for output_name, value in zip(OUTPUT_NAMES, actual):
         outputs[f"{runner.name}/{case.id}/{output_name}"] = value
     known = known_mismatches.find(xfails, runner.name, case.id, env)
+    samples = timing.samples(runner.infer, case, repeats)
     errors = np.abs(np.asarray(actual[0], dtype=float) - expected[0])
     per_step = np.max(np.moveaxis(np.nan_to_num(errors, nan=np.inf), -2, 0).reshape(case.max_seq_length, -1), axis=1)
     record = record_of(result, case, base["kind"])
     return dataclasses.replace(record, status=("xpass" if result else "xfail") if known else record.status,
                                reason=known["reason"] if known else "", timestep_errors=[float(v) for v in per_step],
-                               build_seconds=build, run_seconds=seconds)
+                               build_seconds=build, run_seconds=timing.median(samples, seconds),
+                               run_seconds_samples=samples)
 
 
 def _progress(done, total, counts):
