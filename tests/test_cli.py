@@ -58,7 +58,6 @@ def planted(quick_run, tmp_path, edit):
     (lambda rs: rs[0].update(max_abs=rs[0]["allowed"] * 0.5), "error growth"),
     (lambda rs: rs[1].update(status="failed"), "new failure"),
     (lambda rs: rs.pop(2), "vanished"),
-    (lambda rs: rs[3].update(run_seconds=rs[3]["run_seconds"] * 3 + 1), "slower run"),
 ])
 def test_compare_detects_planted_regressions(quick_run, tmp_path, capsys, edit, kind):
     assert main(["compare", str(quick_run), str(planted(quick_run, tmp_path, edit))]) == 1
@@ -87,17 +86,14 @@ def test_bad_arguments_exit_2_with_a_message(argv, message, capsys):
     assert message in err and "Traceback" not in err
 
 
-def test_foreign_and_mismatched_files_exit_2(quick_run, tmp_path, capsys):
+def test_foreign_files_and_runs_without_common_cases_exit_2(quick_run, tmp_path, capsys):
     foreign = tmp_path / "foreign.json"
     foreign.write_text(json.dumps({"format": "something-else", "records": []}))
     assert main(["compare", str(foreign), str(quick_run)]) == 2
     assert "not a results file of this suite" in capsys.readouterr().err
-    other = planted(quick_run, tmp_path, lambda rs: None)
-    document = json.loads((other / "results.json").read_text())
-    document["sets"] = ["matrix"]
-    (other / "results.json").write_text(json.dumps(document))
+    other = planted(quick_run, tmp_path, lambda rs: [r.update(case=r["case"] + "-elsewhere") for r in rs])
     assert main(["compare", str(quick_run), str(other)]) == 2
-    assert "the runs used different case sets" in capsys.readouterr().err
+    assert "the runs have no (case, backend) pair in common" in capsys.readouterr().err
 
 
 def test_check_prints_the_comparison(capsys):
@@ -119,27 +115,6 @@ def test_listed_known_mismatch_that_passes_is_called_out_and_fails_the_run(tmp_p
     assert main(["run", "--set", case, "--backend", "onnxruntime", "--xfails-file", str(xfails), "--out", str(out)]) == 1
     assert [r["status"] for r in results.read(out)["records"]] == ["xpass"]
     assert f"`onnxruntime` `{case}`: xpass" in capsys.readouterr().out
-
-
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-
-
-@pytest.mark.skipif(CHROMIUM is None, reason="Chromium is not installed (Debian package chromium)")
-def test_html_report_renders_in_headless_chromium(quick_run, tmp_path):
-    """Load the report in a real browser and read back the DOM it built: the matrix is there, coloured."""
-    document = results.read(quick_run)
-    document["records"][0]["status"] = "failed"  # so the failure section and its curve render too
-    from trt_cases import report
-
-    page = tmp_path / "report.html"
-    page.write_text(report.html_report(document))
-    dom = subprocess.run([CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                          "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                          f"--user-data-dir={tmp_path / 'profile'}", "--dump-dom", page.as_uri()],
-                         capture_output=True, text=True, timeout=120).stdout
-    assert "<table id=\"conformance-matrix\">" in dom and "<table id=\"error-heat-map\">" in dom
-    assert dom.count("cell status-passed") >= 7 and dom.count("cell status-failed") == 1
-    assert "<svg class=\"timestep-curve\"" in dom
 
 
 def test_module_entry_point_runs(tmp_path):

@@ -52,11 +52,11 @@ def _environment(document):
 
 
 def _legend():
-    status = "".join(f"<span class='swatch look-{k}'>{esc(v)}</span>" for k, v in LOOKS.items())
+    status = "".join(f"<span class='swatch status-{k}'>{esc(v)}</span>" for k, v in LOOKS.items())
     bins = "".join(f"<span class='swatch' style='background:{bg};color:{fg}'>{esc(label)}</span>" for _, bg, fg, label in HEAT)
     return (f"<div id='legend'><div><b>Matrix, by status:</b> {status}</div><div><b>Heat map, max abs error / allowed:</b> {bins}"
-            " <span class='swatch look-error'>error</span><span class='swatch look-skipped'>skip</span>"
-            "<span class='swatch look-not-comparable'>n/c</span><span class='swatch look-built'>built</span></div>"
+            " <span class='swatch status-error'>error</span><span class='swatch status-skipped'>skip</span>"
+            "<span class='swatch status-not-comparable'>n/c</span><span class='swatch status-built'>built</span></div>"
             "<div><span class='swatch regressed'>outlined</span> a regression from the baseline (when one is given)</div></div>")
 
 
@@ -112,13 +112,14 @@ def _link(group):
 
 def _status_cell(group, regressed):
     if not group:
-        return "<td class='cell look-none'></td>"
+        return "<td class='cell status-none'></td>"
     status = worst_look(group)
     ok = sum(r["status"] in ("passed", "built", "xfail") for r in group)
     ran = sum(r["status"] != "skipped" for r in group)
     hits = [regressed[(r["case"], r["backend"])] for r in group if (r["case"], r["backend"]) in regressed]
     title = _tooltip(group) + "".join(f"\nREGRESSION {c.kind}: {c.case}: {c.detail}" for c in hits)
-    return (f"<td class='cell look-{status} status-{status}{' regressed' if hits else ''}' title='{esc(title)}'>"
+    marked = " regressed" if hits else ""
+    return (f"<td class='cell status-{status}{marked}' title='{esc(title)}'>"
             f"<a href='{esc(_link(group))}'>{f'{ok}/{ran}' if ran else 'skip'}</a></td>")
 
 
@@ -126,7 +127,7 @@ def _heat_cell(group):
     status = worst_look(group)
     if status in ("none", "skipped", "built", "error", "not-comparable"):
         text = {"none": "", "skipped": "skip", "built": "built", "error": "error", "not-comparable": "n/c"}[status]
-        return f"<td class='heat look-{status}' title='{esc(_tooltip(group))}'>{text}</td>"
+        return f"<td class='heat status-{status}' title='{esc(_tooltip(group))}'>{text}</td>"
     value = max(ratio(r) for r in group if ratio(r) is not None and look(r) != "not-comparable")
     background, colour, label = heat(value)
     return (f"<td class='heat' style='background:{background};color:{colour}' title='{esc(label + chr(10) + _tooltip(group))}'>"
@@ -149,7 +150,7 @@ def _failures(document, outputs):
 
 def _failure(r, outputs, *, charted):
     spec = r.get("spec") or {}
-    parts = [f"<div class='failure fail-{r['status']}' id='{esc(anchor(r))}'><h4><span class='swatch look-{r['status']}'>"
+    parts = [f"<div class='failure fail-{r['status']}' id='{esc(anchor(r))}'><h4><span class='swatch status-{r['status']}'>"
              f"{r['status']}</span> {esc(r['case'])}</h4><p class='meta'>backend precision {esc(r['precision'])} &middot; case "
              f"precision {esc(str(spec.get('precision', '?')))} &middot; initial states {esc(states(spec))} &middot; "
              f"{'sequence lengths' if spec.get('seq_lengths') else 'full length'}</p>"]
@@ -171,7 +172,7 @@ def _not_comparable(document):
     records = [r for r in document["records"] if look(r) == "not-comparable"]
     if not records:
         return ""
-    items = "".join(f"<li id='{esc(anchor(r))}'><span class='swatch look-not-comparable'>n/c</span> {esc(r['backend'])}: "
+    items = "".join(f"<li id='{esc(anchor(r))}'><span class='swatch status-not-comparable'>n/c</span> {esc(r['backend'])}: "
                     f"{esc(r['case'])}: max abs error {r['max_abs']:.3g}, allowed {r['allowed']:.3g}. {esc(r.get('note', ''))}</li>"
                     for r in records)
     return (f"<h2>Not comparable</h2><p class='hint'>Passed on shapes and finiteness only: the case is chaotic at this "
@@ -186,7 +187,7 @@ def _cases(document, backends):
     rows = []
     for case, records in by_case.items():
         spec = next(iter(records.values())).get("spec") or {}
-        cells = [_heat_cell([records[b]]) if b in records else "<td class='look-none'></td>" for b in backends]
+        cells = [_heat_cell([records[b]]) if b in records else "<td class='status-none'></td>" for b in backends]
         rows.append(f"<tr id='case-{esc(case)}'><td><code>{esc(case)}</code></td><td>{esc(str(spec.get('precision', '')))}</td>"
                     f"<td>{esc(states(spec))}</td>{''.join(cells)}</tr>")
     return (f"<h2>Cases</h2><p class='hint'>Every case: error over tolerance per backend, or its status.</p>"
@@ -199,12 +200,12 @@ td.cell,td.heat{text-align:center;min-width:2.6em}td a{color:inherit;text-decora
 #environment,.hint,.meta{font-size:12px;color:#555}.banner{background:#fff3e0;border:1px solid #ef6c00;padding:.4em}
 #legend{font-size:12px;border:1px solid #ddd;padding:.5em;margin-bottom:1em;line-height:2}
 .swatch{display:inline-block;padding:0 6px;margin-right:4px;border:1px solid #bbb;border-radius:3px;font-size:11px;line-height:1.6}
-.look-passed{background:#2e7d32;color:#fff}.look-built{background:#1565c0;color:#fff}.look-xfail{background:#8d6e63;color:#fff}
-.look-xpass{background:#ad1457;color:#fff}.look-failed{background:#c62828;color:#fff}
-.look-error{background:#4a148c;color:#fff;font-weight:bold}
-.look-skipped{background:repeating-linear-gradient(135deg,#eee 0 3px,#fafafa 3px 6px);color:#777}
-.look-not-comparable{background:repeating-linear-gradient(45deg,#90a4ae 0 4px,#cfd8dc 4px 8px);color:#102027;font-weight:bold}
-.look-none{background:#fff}.regressed{outline:3px solid #000;outline-offset:-3px}
+.status-passed{background:#2e7d32;color:#fff}.status-built{background:#1565c0;color:#fff}.status-xfail{background:#8d6e63;color:#fff}
+.status-xpass{background:#ad1457;color:#fff}.status-failed{background:#c62828;color:#fff}
+.status-error{background:#4a148c;color:#fff;font-weight:bold}
+.status-skipped{background:repeating-linear-gradient(135deg,#eee 0 3px,#fafafa 3px 6px);color:#777}
+.status-not-comparable{background:repeating-linear-gradient(45deg,#90a4ae 0 4px,#cfd8dc 4px 8px);color:#102027;font-weight:bold}
+.status-none{background:#fff}.regressed{outline:3px solid #000;outline-offset:-3px}
 #not-run{font-size:12px;background:#f5f5f5;border:1px solid #ddd;padding:.3em .6em;margin-bottom:1em}#not-run ul{margin:.2em 0}
 .failure{border-left:4px solid #c62828;padding-left:.8em;margin-bottom:1em;background:#fff}.failure h4{margin:.3em 0}
 .failure.fail-error{border-left-color:#4a148c}.failure.fail-xfail{border-left-color:#8d6e63}.failure p{margin:.2em 0;font-size:13px}
