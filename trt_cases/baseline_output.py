@@ -7,14 +7,19 @@ import xml.etree.ElementTree as ET
 from .baseline import ORDER, Diff
 
 FORMAT = "trt-rnn-conformance/compare/1"
+ONE_SIDED = ("only in baseline", "new case")
 SHOWN = 20  # lines per kind of listed (not regression) change in the text; all are in the JSON
 
 
 def summary(diff: Diff) -> str:
-    """Regressions first, all of them; then persisting failures and notes, SHOWN per kind."""
+    """Regressions first, all of them; then persisting failures and notes, SHOWN per kind; pairs only in
+    one run summed up per backend."""
     lines = []
     for kind in ORDER:
         group = [c for c in diff.changes if c.kind == kind]
+        if kind in ONE_SIDED and not (group and group[0].regression):
+            lines += _per_backend(kind, group)
+            continue
         for c in group if group and group[0].regression else group[:SHOWN]:
             label = "REGRESSION" if c.regression else "failing" if kind == "still failing" else "note"
             lines.append(f"{label:10} {c.kind:26} {c.backend:28} {c.case}: {c.detail}")
@@ -30,6 +35,17 @@ def summary(diff: Diff) -> str:
     lines.append(f"{len(diff.regressions)} regression(s), {still} still failing, "
                  f"{len(diff.changes) - len(diff.regressions) - still} other change(s)")
     return "\n".join(lines)
+
+
+def _per_backend(kind, group):
+    backends = {}
+    for c in group:
+        backends.setdefault(c.backend, []).append(c.case)
+    lines = []
+    for backend, cases in backends.items():
+        shown = ", ".join(cases[:3]) + (f" ... (all {len(cases)} with --json FILE)" if len(cases) > 3 else "")
+        lines.append(f"{'note':10} {kind:26} {backend:28} {len(cases)} pair(s): {shown}")
+    return lines
 
 
 def to_json(diff: Diff, baseline: str, current: str) -> dict:

@@ -85,7 +85,7 @@ def cmd_run(args) -> int:
     progress = sys.stderr.isatty() if args.progress is None else args.progress
     records, outputs = run(cases, backends, xfails=xfails, progress=progress, timing_repeats=args.timing_repeats)
     document = results.read(results.write(out, records, outputs, sets=specs))
-    (out / "report.html").write_text(report.html_report(document))
+    (out / "report.html").write_text(report.html_report(document, outputs=outputs))
     summary = report.markdown_report(document)
     (out / "summary.md").write_text(summary)
     print(summary)

@@ -30,13 +30,14 @@ def page(document, outputs, diff) -> str:
              f"<style>{CSS}</style></head><body><h1>TensorRT RNN conformance report</h1>", _environment(document)]
     if document.get("partial"):
         parts.append("<p id='partial' class='banner'>Partial run: it was interrupted; only the cases that finished are here.</p>")
-    parts += [_legend(), _changes(diff, document) if diff else "", "<h2>Backends</h2>", _counts_table(document), _not_run(document),
-              "<h2>Conformance matrix</h2><p class='hint'>One row per configuration, one column per backend that ran (path and "
-              "precision). A cell shows passed/compared and takes the look of its worst case; it links to that case's failure, "
-              "or to its cases below. Hover for case ids, precision and initial states.</p>",
+    parts += [_legend(), _changes(diff, document) if diff else "", "<h2>Backends</h2>", _counts_table(document, ran), _not_run(document),
+              "<div class='grids'><div><h2>Conformance matrix</h2><p class='hint'>One row per configuration, one column per backend "
+              "that ran (path and precision). A cell shows passed/compared and takes the look of its worst case; it links to that "
+              "case's failure, or to its cases below. Hover for case ids, precision and initial states.</p>",
               _table("conformance-matrix", rows, ran, lambda row, b: _status_cell(cells.get((row, b), []), regressed)),
-              "<h2>Error heat map</h2><p class='hint'>Worst max abs error over the allowed error, per cell (1 = at the tolerance).</p>",
-              _table("error-heat-map", rows, ran, lambda row, b: _heat_cell(cells.get((row, b), []))),
+              "</div><div><h2>Error heat map</h2><p class='hint'>Worst max abs error over the allowed error, per cell "
+              "(1 = at the tolerance). Same rows and columns, same links.</p>",
+              _table("error-heat-map", rows, ran, lambda row, b: _heat_cell(cells.get((row, b), []))), "</div></div>",
               _failures(document, outputs), _not_comparable(document), _cases(document, ran), "</body></html>"]
     return "".join(parts)
 
@@ -74,9 +75,9 @@ def _changes(diff, document):
                + "".join(rows) + "</table>" if rows else "<p id='no-changes'>No changes.</p>"))
 
 
-def _counts_table(document):
+def _counts_table(document, ran):
     rows = ["<table id='backend-counts'><tr><th>backend</th>" + "".join(f"<th>{s}</th>" for s in STATUSES) + "</tr>"]
-    for backend, row in counts(document).items():
+    for backend, row in ((b, r) for b, r in counts(document).items() if b in ran):
         rows.append(f"<tr><td>{esc(backend)}</td>" + "".join(f"<td class='{'zero' if not row.get(s) else ''}'>{row.get(s, 0)}</td>"
                                                               for s in STATUSES) + "</tr>")
     return "".join(rows) + "</table>"
@@ -206,8 +207,8 @@ td.cell,td.heat{text-align:center;min-width:2.6em}td a{color:inherit;text-decora
 .status-skipped{background:repeating-linear-gradient(135deg,#eee 0 3px,#fafafa 3px 6px);color:#777}
 .status-not-comparable{background:repeating-linear-gradient(45deg,#90a4ae 0 4px,#cfd8dc 4px 8px);color:#102027;font-weight:bold}
 .status-none{background:#fff}.regressed{outline:3px solid #000;outline-offset:-3px}
-#not-run{font-size:12px;background:#f5f5f5;border:1px solid #ddd;padding:.3em .6em;margin-bottom:1em}#not-run ul{margin:.2em 0}
+#not-run{font-size:12px;background:#f5f5f5;border:1px solid #ddd;padding:.3em .6em;margin-bottom:1em}#not-run ul{margin:.2em 0}#not-comparable{font-size:13px}
 .failure{border-left:4px solid #c62828;padding-left:.8em;margin-bottom:1em;background:#fff}.failure h4{margin:.3em 0}
 .failure.fail-error{border-left-color:#4a148c}.failure.fail-xfail{border-left-color:#8d6e63}.failure p{margin:.2em 0;font-size:13px}
-.charts{display:flex;flex-wrap:wrap;gap:8px}.reason{color:#4a148c}tr.regression td{background:#ffebee}
+.grids{display:flex;flex-wrap:wrap;column-gap:2em}.grids>div{max-width:100%}.grids .hint{max-width:36em}.charts{display:flex;flex-wrap:wrap;gap:8px}.reason{color:#4a148c}tr.regression td{background:#ffebee}
 td.zero{color:#bbb}#cases td{text-align:center}#cases td:first-child{text-align:left}"""
