@@ -206,3 +206,27 @@ def test_html_report_renders_in_headless_chromium(page, tmp_path):
     body = dict(re.findall(r'data-([a-z-]+)="(\d+)"', dom.split("<body")[1].split(">")[0]))
     assert int(body["matrix-right"]) <= int(body["viewport"]), "the matrix is wider than the page"
     assert int(body["ticks"]) >= 20 and body["broken-links"] == "0"
+
+
+def test_a_failure_without_figures_and_unreadable_outputs_still_render(doctored, tmp_path):
+    document = results.read(doctored)
+    document["records"][0].update(status="failed", max_abs=None, allowed=None, reason="planted: no figures")
+    (tmp_path / "outputs.npz").write_text("not a zip file")
+    with report.saved_outputs(tmp_path) as outputs:
+        page = report.html_report(document, outputs=outputs)
+    assert outputs is None and f"id='failure-{document['records'][0]['backend']}-{document['records'][0]['case']}'" in page
+    assert "planted: no figures" in page
+
+
+@pytest.mark.parametrize("baseline, message", [("/nonexistent/run", "no such results file"),
+                                               (None, "the runs have no (case, backend) pair in common")])
+def test_report_with_a_bad_baseline_exits_2(doctored, tmp_path, capsys, baseline, message):
+    if baseline is None:
+        document = json.loads((doctored / "results.json").read_text())
+        for r in document["records"]:
+            r["case"] += "-elsewhere"
+        (tmp_path / "results.json").write_text(json.dumps(document))
+        baseline = str(tmp_path)
+    assert main(["report", str(doctored), "--baseline", baseline]) == 2
+    err = capsys.readouterr().err
+    assert message in err and "Traceback" not in err

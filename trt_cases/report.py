@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import math
 import pathlib
+import zipfile
 
 import numpy as np
 
@@ -151,7 +152,7 @@ def saved_outputs(directory):
         return
     try:
         data = np.load(path, allow_pickle=False)
-    except (OSError, ValueError):
+    except (OSError, ValueError, zipfile.BadZipFile):  # an unreadable outputs file: the report goes on without it
         yield None
         return
     with data:

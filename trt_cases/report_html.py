@@ -126,10 +126,10 @@ def _status_cell(group, regressed):
 
 def _heat_cell(group):
     status = worst_look(group)
-    if status in ("none", "skipped", "built", "error", "not-comparable"):
-        text = {"none": "", "skipped": "skip", "built": "built", "error": "error", "not-comparable": "n/c"}[status]
+    value = max((ratio(r) for r in group if ratio(r) is not None and look(r) != "not-comparable"), default=None)
+    if status in ("none", "skipped", "built", "error", "not-comparable") or value is None:
+        text = {"none": "", "skipped": "skip", "built": "built", "error": "error", "not-comparable": "n/c"}.get(status, status)
         return f"<td class='heat status-{status}' title='{esc(_tooltip(group))}'>{text}</td>"
-    value = max(ratio(r) for r in group if ratio(r) is not None and look(r) != "not-comparable")
     background, colour, label = heat(value)
     return (f"<td class='heat' style='background:{background};color:{colour}' title='{esc(label + chr(10) + _tooltip(group))}'>"
             f"<a href='{esc(_link(group))}'>{f'{value:.0e}' if value else '0'}</a></td>")
@@ -211,4 +211,4 @@ td.cell,td.heat{text-align:center;min-width:2.6em}td a{color:inherit;text-decora
 .failure{border-left:4px solid #c62828;padding-left:.8em;margin-bottom:1em;background:#fff}.failure h4{margin:.3em 0}
 .failure.fail-error{border-left-color:#4a148c}.failure.fail-xfail{border-left-color:#8d6e63}.failure p{margin:.2em 0;font-size:13px}
 .grids{display:flex;flex-wrap:wrap;column-gap:2em}.grids>div{max-width:100%}.grids .hint{max-width:36em}.charts{display:flex;flex-wrap:wrap;gap:8px}.reason{color:#4a148c}tr.regression td{background:#ffebee}
-td.zero{color:#bbb}#cases td{text-align:center}#cases td:first-child{text-align:left}"""
+td.zero{color:#bbb}#baseline-summary{font-size:13px}#cases td{text-align:center}#cases td:first-child{text-align:left}"""

@@ -90,5 +90,7 @@ def bar_chart(values, allowed, *, title, xlabel="layer index (layer x direction)
         colour = "#c62828" if allowed and v > allowed else "#2e7d32"
         parts.append(f"<rect class='bar' x='{x(i) - slot * 0.35:.1f}' y='{y:.1f}' width='{slot * 0.7:.1f}' "
                      f"height='{HEIGHT - BOTTOM - y:.1f}' fill='{colour}'><title>layer index {i}: {v:.3e}</title></rect>")
+        if v == 0:  # no bar to see: say so
+            parts.append(f"<text x='{x(i):.1f}' y='{y - 3:.1f}' font-size='9' text-anchor='middle'>0</text>")
     parts.append(_tolerance(allowed, low, high))
     return "".join(parts) + "</svg>"
