@@ -187,7 +187,8 @@ MEASURE = """<script>
 const m = document.getElementById('conformance-matrix').getBoundingClientRect();
 document.body.dataset.matrixRight = Math.ceil(m.right); document.body.dataset.viewport = window.innerWidth;
 document.body.dataset.ticks = document.querySelectorAll('svg.chart text.ytick').length;
-document.body.dataset.brokenLinks = [...document.querySelectorAll('a[href^="#"]')].filter(a => !document.getElementById(a.getAttribute('href').slice(1))).length;
+const links = [...document.querySelectorAll('a[href^="#"]')];
+document.body.dataset.brokenLinks = links.filter(a => !document.getElementById(a.getAttribute('href').slice(1))).length;
 </script></body>"""
 
 

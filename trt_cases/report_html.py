@@ -67,7 +67,8 @@ def _changes(diff, document):
     for c in diff.changes:
         target = f"#{esc(f'failure-{c.backend}-{c.case}')}" if (c.case, c.backend) in failing else f"#case-{esc(c.case)}"
         rows.append(f"<tr class='{'regression' if c.regression else 'note'}'><td>{'REGRESSION' if c.regression else 'note'}</td>"
-                    f"<td>{esc(c.kind)}</td><td>{esc(c.backend)}</td><td><a href='{target}'>{esc(c.case)}</a></td><td>{esc(c.detail)}</td></tr>")
+                    f"<td>{esc(c.kind)}</td><td>{esc(c.backend)}</td><td><a href='{target}'>{esc(c.case)}</a></td>"
+                    f"<td>{esc(c.detail)}</td></tr>")
     return (f"<h2>Changes from the baseline</h2><p id='baseline-summary'>{len(diff.regressions)} regression(s) over "
             f"{len(diff.compared)} (case, backend) pairs present in both runs; {len(diff.changes) - len(diff.regressions)} other "
             f"change(s). {esc(diff.timing)}</p>"
@@ -162,7 +163,8 @@ def _failure(r, outputs, *, charted):
         if text:
             parts.append(f"<p class='reason'>{esc(text)}</p>")
     if charted and r["status"] != "error":
-        charts = [(report_svg.line_chart if axis == "timestep" else report_svg.bar_chart)(values, r.get("allowed"), title=f"{name}: error per {axis}")
+        charts = [(report_svg.line_chart if axis == "timestep" else report_svg.bar_chart)(
+                      values, r.get("allowed"), title=f"{name}: error per {axis}")
                   for name, axis, values in output_errors(r, outputs)]
         parts.append("<div class='charts'>" + "".join(charts) + "</div>" if charts else "")
     parts.append(f"<p><code>python -m trt_cases check {esc(r['case'])} --backend {esc(r['backend'])}</code></p></div>")
@@ -184,7 +186,8 @@ def _cases(document, backends):
     by_case = {}
     for r in document["records"]:
         by_case.setdefault(r["case"], {})[r["backend"]] = r
-    head = "<tr><th>case</th><th>precision</th><th>initial states</th>" + "".join(f"<th class='backend'>{esc(b)}</th>" for b in backends) + "</tr>"
+    head = ("<tr><th>case</th><th>precision</th><th>initial states</th>"
+            + "".join(f"<th class='backend'>{esc(b)}</th>" for b in backends) + "</tr>")
     rows = []
     for case, records in by_case.items():
         spec = next(iter(records.values())).get("spec") or {}
@@ -207,8 +210,10 @@ td.cell,td.heat{text-align:center;min-width:2.6em}td a{color:inherit;text-decora
 .status-skipped{background:repeating-linear-gradient(135deg,#eee 0 3px,#fafafa 3px 6px);color:#777}
 .status-not-comparable{background:repeating-linear-gradient(45deg,#90a4ae 0 4px,#cfd8dc 4px 8px);color:#102027;font-weight:bold}
 .status-none{background:#fff}.regressed{outline:3px solid #000;outline-offset:-3px}
-#not-run{font-size:12px;background:#f5f5f5;border:1px solid #ddd;padding:.3em .6em;margin-bottom:1em}#not-run ul{margin:.2em 0}#not-comparable{font-size:13px}
+#not-run{font-size:12px;background:#f5f5f5;border:1px solid #ddd;padding:.3em .6em;margin-bottom:1em}#not-run ul{margin:.2em 0}
+#not-comparable{font-size:13px}
 .failure{border-left:4px solid #c62828;padding-left:.8em;margin-bottom:1em;background:#fff}.failure h4{margin:.3em 0}
 .failure.fail-error{border-left-color:#4a148c}.failure.fail-xfail{border-left-color:#8d6e63}.failure p{margin:.2em 0;font-size:13px}
-.grids{display:flex;flex-wrap:wrap;column-gap:2em}.grids>div{max-width:100%}.grids .hint{max-width:36em}.charts{display:flex;flex-wrap:wrap;gap:8px}.reason{color:#4a148c}tr.regression td{background:#ffebee}
+.grids{display:flex;flex-wrap:wrap;column-gap:2em}.grids>div{max-width:100%}.grids .hint{max-width:36em}
+.charts{display:flex;flex-wrap:wrap;gap:8px}.reason{color:#4a148c}tr.regression td{background:#ffebee}
 td.zero{color:#bbb}#baseline-summary{font-size:13px}#cases td{text-align:center}#cases td:first-child{text-align:left}"""
