@@ -103,6 +103,13 @@ def test_a_pair_lost_from_a_run_that_ran_its_case_and_backend_has_vanished():
     assert kinds(diff) == {("vanished", GRU, "onnxruntime", True)}
 
 
+def test_error_growth_counts_except_where_values_are_not_comparable():
+    chaotic = "chaotic at float32: values are not comparable, only shapes and finiteness are checked"
+    before = document([record(LSTM, max_abs=1e-8), record(TANH, max_abs=1e-3, allowed=12.8, note=chaotic)])
+    after = document([record(LSTM, max_abs=1e-6), record(TANH, max_abs=1.86, allowed=12.8, note=chaotic)])
+    assert kinds(baseline.compare_runs(before, after)) == {("error growth", LSTM, "onnxruntime", True)}
+
+
 def test_runs_with_no_pair_in_common_are_bad_input(tmp_path, capsys):
     assert compare_cli(tmp_path, document([record(LSTM)]), document([record(GRU)])) == 2
     err = capsys.readouterr().err
