@@ -45,6 +45,7 @@ class Record:
     build_seconds: float | None = None
     run_seconds: float | None = None
     note: str = ""
+    typing: str = ""  # TensorRT engines: "weak" (fp32 network + builder precision flag) or "strong" (typed network)
 
 
 def environment() -> dict:
