@@ -19,6 +19,7 @@ exit. Plans are cached on disk, the builder's timing cache beside them.
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import inspect
 import os
@@ -134,6 +135,7 @@ class TensorRTRunner(contextlib.AbstractContextManager):
         self.path, self.engine_precision, self.weights_as_inputs = path, precision, weights_as_inputs
         self.precision = PRECISIONS[precision]
         rt = trt_api.load()
+        self.requested_typing = requested
         self.typing, self._typing_reason = typing_for(precision, requested, rt) if rt else ("", None)
         half_network = self.typing == "strong" and precision in HALF_TYPES
         self.network_precision = precision if half_network else "fp32"
@@ -145,6 +147,7 @@ class TensorRTRunner(contextlib.AbstractContextManager):
         self.kept_engines, self.timing_cache_root = kept_engines, root if timing_cache else None
         self.loaded = LoadedEngines(self._deserialize, self._describe, kept_engines)  # validates kept_engines
         self.build_seconds = 0.0
+        self._kept_feeds = collections.OrderedDict()
         self._runtime = self._stream = self._logger = None
         self._compute_capability = compute_capability  # None: ask the CUDA device (tests on CPU pass one)
 
@@ -182,6 +185,7 @@ class TensorRTRunner(contextlib.AbstractContextManager):
 
     def __exit__(self, *exc):
         self.loaded.clear()  # contexts and engines before the runtime that made them
+        self._kept_feeds.clear()
         if self._stream is not None:
             self._stream.__exit__(*exc)
         self._stream = self._runtime = None
@@ -246,10 +250,20 @@ class TensorRTRunner(contextlib.AbstractContextManager):
                             f"{self.engine_precision} engine with {self.io} I/O should take {want.name}")
         return tensors
 
+    def _feeds(self, case: Case) -> dict:
+        """The case's feeds, kept for the last `kept_engines` cases (building a network to get them costs ms to s)."""
+        if case in self._kept_feeds:
+            self._kept_feeds.move_to_end(case)
+        else:
+            self._kept_feeds[case] = self.network(case).feeds
+            while len(self._kept_feeds) > self.kept_engines:
+                self._kept_feeds.popitem(last=False)
+        return self._kept_feeds[case]
+
     def infer(self, case: Case, materials=None):
         if self._stream is None:
             raise RuntimeError(f"{self.name}: use the runner as a context manager (`with TensorRTRunner(...) as runner:`)")
-        feeds = self.network(case, materials).feeds
+        feeds = self._feeds(case) if materials is None else self.network(case, materials).feeds
         loaded = self.loaded.get(self.engine_fields(case), lambda: self.plan(case))
         try:
             return execute(loaded.engine, feeds, self._stream, loaded.tensors, loaded.context)
