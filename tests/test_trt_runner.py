@@ -307,3 +307,40 @@ def test_real_builder_plans_each_typing_and_level_once(tmp_path, precision):
     other_level = TensorRTRunner("loop", precision, cache_dir=tmp_path, compute_capability=(8, 9), builder_optimization_level=1)
     other_level.plan(case)
     assert other_level.cache.misses == 1, "engines built at another optimisation level are cached separately"
+
+
+class CopyingContext:
+    """A stand-in execution context that copies `input` to `output` on the device (same type, same size)."""
+
+    def __init__(self, nbytes):
+        self.nbytes, self.addresses = nbytes, {}
+
+    def set_tensor_address(self, name, ptr):
+        self.addresses[name] = ptr
+
+    def execute_async_v3(self, stream):
+        from trt_cases import cuda_memory
+
+        rt = cuda_memory.cudart()
+        cuda_memory.check(rt.cudaMemcpyAsync(self.addresses["output"], self.addresses["input"], self.nbytes,
+                                             rt.cudaMemcpyKind.cudaMemcpyDeviceToDevice, stream), "copy")
+        return True
+
+
+@pytest.mark.gpu
+@pytest.mark.parametrize("dtype", [np.float16, np.uint16], ids=["fp16", "bf16-bit-patterns"])
+def test_execute_converts_half_io_on_the_device(dtype):
+    """Feeds go to the engine in its input type and come back as float64, on real device buffers."""
+    from trt_cases import cuda_memory
+
+    reason = cuda_memory.missing()
+    if reason:
+        pytest.skip(reason)
+    x = np.array([[1.0, -2.5, 1 + 2**-8], [3.140625, 65504.0, 2**-14]])  # 1 + 2**-8: a tie in bf16 rounds to even (1.0)
+    tensors = [("input", True, x.shape, np.dtype(dtype)), ("output", False, x.shape, np.dtype(dtype))]
+    with cuda_memory.Stream() as stream:
+        (out,) = trt_runner.execute(None, {"input": x}, stream, tensors, CopyingContext(x.size * 2))
+    want = x.astype(np.float16).astype(np.float64) if dtype == np.float16 else \
+        np.array([[1.0, -2.5, 1.0], [3.140625, 65536.0, 2**-14]])
+    assert out.dtype == np.float64
+    np.testing.assert_array_equal(out, want)
