@@ -344,3 +344,30 @@ def test_execute_converts_half_io_on_the_device(dtype):
         np.array([[1.0, -2.5, 1.0], [3.140625, 65536.0, 2**-14]])
     assert out.dtype == np.float64
     np.testing.assert_array_equal(out, want)
+
+
+def test_a_network_in_the_wrong_precision_is_refused_before_building(monkeypatch):
+    if trt_api.load() is None:
+        pytest.skip("neither tensorrt nor TensorRT-RTX is installed")
+    runner = TensorRTRunner("loop", "fp16", typing="strong", compute_capability=(8, 9))
+    monkeypatch.setattr(trt_runner, "network_for", lambda case, path, **kw: types.SimpleNamespace(precision="fp32", feeds={}))
+    with pytest.raises(TypeError, match="network of .* is fp32, strongly typed; this engine needs fp16, strongly typed"):
+        runner.network(seeds()[0])
+
+
+@pytest.mark.parametrize("verdict, refused", [(None, False), (True, False), ([], False),
+                                              ("hidden_state is FLOAT, expected HALF", True), (False, True)])
+def test_the_networks_own_type_check_is_asked_before_building(monkeypatch, verdict, refused):
+    if trt_api.missing("loop"):
+        pytest.skip(trt_api.missing("loop"))
+    from trt_cases import networks
+
+    checked = []
+    monkeypatch.setattr(networks, "check_types", lambda net: checked.append(net) or verdict, raising=False)
+    runner = TensorRTRunner("loop", "fp32", compute_capability=(8, 9))
+    if refused:
+        with pytest.raises(TypeError, match="does not have the intended fp32 tensor types"):
+            runner.network(seeds()[0])
+    else:
+        runner.network(seeds()[0])
+    assert len(checked) == 1

@@ -210,8 +210,8 @@ class TensorRTRunner(contextlib.AbstractContextManager):
             raise TypeError(f"{self.name}: the {self.path} network of {case.id} is {built[0]}, {built[1]}ly typed; "
                             f"this engine needs {self.network_precision}, {self.typing}ly typed")
         check = getattr(networks, "check_types", None)  # the network's own tensor-type check, where it exists
-        problems = check(net) if check is not None else None
-        if problems:
+        problems = check(net) if check is not None else None  # None/True/empty: as intended
+        if problems is False or (problems and problems is not True):
             raise TypeError(f"{self.name}: the {self.path} network of {case.id} does not have the intended "
                             f"{self.network_precision} tensor types: {problems}")
         return net
@@ -222,7 +222,8 @@ class TensorRTRunner(contextlib.AbstractContextManager):
 
         def build():
             net = self.network(case)
-            flags = FLAGS[self.engine_precision] if self.typing == "weak" else FLAGS["tf32"] if self.engine_precision == "tf32" else ()
+            # weak typing: the precision's flag; strong typing: the network's types decide, TF32 aside
+            flags = FLAGS[self.engine_precision] if self.typing == "weak" or self.engine_precision == "tf32" else ()
             timing = None
             if self.timing_cache_root is not None:
                 timing = TimingCacheFile(self.timing_cache_root, {k: fields[k] for k in ("tensorrt", "compute_capability")})
