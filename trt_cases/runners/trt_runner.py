@@ -333,7 +333,8 @@ def execute(engine, feeds: dict, stream: cuda_memory.Stream, tensors=None, conte
 
 def numpy_dtype(trt, data_type) -> np.dtype:
     """The host dtype of a TensorRT `DataType`: BF16 (which numpy lacks) as uint16 bit patterns."""
-    if data_type == getattr(trt.DataType, "BF16", None):
+    bf16 = getattr(trt.DataType, "BF16", None)  # TensorRT 8.6 has none
+    if bf16 is not None and data_type == bf16:
         return np.dtype(BF16_BITS)
     return np.dtype(trt.nptype(data_type))
 
