@@ -37,6 +37,8 @@ def pytest_addoption(parser):
     parser.addoption("--results-json", metavar="DIR",
                      help="write the comparisons of this run as results.json (+ report.html) into DIR, "
                           "the same format as `python -m trt_cases run`")
+    parser.addoption("--builder-optimization-level", metavar="N",
+                     help="TensorRT builder optimisation level 0-5 for the GPU tests (sets TRT_RNN_BUILDER_OPT_LEVEL)")
 
 
 def pytest_sessionfinish(session):
@@ -79,7 +81,15 @@ def pytest_terminal_summary(terminalreporter, config):
 
 
 def pytest_configure(config):
-    """Under pytest-xdist, give each worker one GPU of the runner: gw0 -> GPU 0, gw1 -> GPU 1, ..."""
+    """`--builder-optimization-level` for the TensorRT runners; under pytest-xdist, one GPU per worker (gw0 -> GPU 0, ...)."""
+    level = config.getoption("--builder-optimization-level", None)
+    if level is not None:
+        from trt_cases.runners.trt_runner import OPT_LEVEL_ENV, optimization_level_of
+
+        try:
+            os.environ[OPT_LEVEL_ENV] = str(optimization_level_of(level, "--builder-optimization-level"))
+        except ValueError as exc:
+            raise pytest.UsageError(str(exc)) from None
     worker = os.environ.get("PYTEST_XDIST_WORKER")
     if not worker:
         return

@@ -2,12 +2,18 @@
 
 Prints, per backend: the worst error against the float64 reference over the `matrix` set
 (max abs error / max(1, max |expected|), the unit of the tolerance table), cases per second over
-`matrix` (for TensorRT: with a cold and a warm engine cache, and engines built), hypothesis-style
-examples per minute (TensorRT: one weights-as-inputs engine per shape fed many weight sets), and
-the median time of NVIDIA/TensorRT issue 4490's LSTM (`nn.LSTM(293, 128, 2 layers, bidirectional)`,
-batch 32, S=60) on each backend, with TensorRT's ratio to cuDNN where both ran.
+`matrix`, hypothesis-style examples per minute (TensorRT: one weights-as-inputs engine per shape
+fed many weight sets), and the median time of NVIDIA/TensorRT issue 4490's LSTM
+(`nn.LSTM(293, 128, 2 layers, bidirectional)`, batch 32, S=60) on each backend, with TensorRT's
+ratio to cuDNN where both ran.
 
-    python benchmarks/gpu_speed.py [--repeat 200]
+TensorRT's cases per second are "cold" (an empty engine cache: every engine built, deserialised
+and run) and "warm" (a new runner on the filled disk cache: engines loaded, deserialised and run),
+with the engines built and deserialisations of each pass and the typing (weak: builder flag;
+strong: typed network). cuDNN's are two passes over the set. Its issue-4490 time is one
+inference on a kept engine and context, host-device copies included.
+
+    PYTHONPATH=. python benchmarks/gpu_speed.py [--repeat 200]
 """
 
 import argparse
@@ -89,7 +95,36 @@ def weights_as_inputs_rate(examples=200):
             for seed in range(examples):
                 runner.infer(dataclasses.replace(shape, seed=seed))
             rate = 60 * examples / (time.perf_counter() - start)
-            return f"{runner.name:34} {rate:.0f} property examples/min, {runner.cache.misses} engine(s) built"
+            return (f"{runner.name:34} {rate:.0f} property examples/min, {runner.cache.misses} engine(s) built, "
+                    f"{runner.loaded.deserializations} deserialised, {runner.loaded.contexts} context(s) for {examples} weight sets")
+
+
+def tensorrt_row(name, runner, cases, repeat, timings):
+    """Cold and warm cases per second of one TensorRT backend, its worst error, and its issue-4490 time."""
+    from trt_cases.runners.trt_runner import TensorRTRunner
+
+    def fresh(cache):
+        return TensorRTRunner(runner.path, runner.engine_precision, cache_dir=cache, typing=runner.requested_typing)
+    with tempfile.TemporaryDirectory() as cache:
+        passes = []
+        for label in ("cold", "warm"):
+            with fresh(cache) as trt:
+                start = time.perf_counter()
+                got = [trt.infer(case) for case in cases]
+                passes.append((len(cases) / (time.perf_counter() - start), trt.cache.misses, trt.loaded.deserializations))
+                outputs = outputs if label == "warm" else got
+                if label == "warm":
+                    case_4490 = dataclasses.replace(ISSUE_4490, precision=cases[0].precision)
+                    timings[name] = median_ms(trt, case_4490, repeat) if trt.unsupported(case_4490) is None else None
+    worst = 0.0
+    for case, actual in zip(cases, outputs):
+        expected = run_reference(case)
+        scale = max(1.0, max(float(np.max(np.abs(e))) for e in expected))
+        worst = max(worst, max(float(np.max(np.abs(e - a))) for e, a in zip(expected, actual)) / scale)
+    (cold, built, cold_loads), (warm, rebuilt, warm_loads) = passes
+    return (f"{name:34} worst error {worst:.2e}  {cold:7.1f} cases/s cold ({built} built, {cold_loads} deserialised), "
+            f"{warm:7.1f} warm ({rebuilt} built, {warm_loads} deserialised), {runner.typing}ly typed"
+            + (f"  issue-4490 LSTM {timings[name]:.3f} ms" if timings[name] else ""))
 
 
 def main():
@@ -105,17 +140,16 @@ def main():
         if reason:
             rows.append(f"{name:34} not run: {reason}")
             continue
-        with tempfile.TemporaryDirectory() as cache:
-            if hasattr(runner, "cache"):
-                runner = type(runner)(runner.path, runner.engine_precision, cache_dir=cache).__enter__()
-            error = worst_error(runner, cases)
-            cold = cases_per_second(runner, cases)
-            warm = cases_per_second(runner, cases)
-            case_4490 = dataclasses.replace(ISSUE_4490, precision=precision)
-            timings[name] = median_ms(runner, case_4490, args.repeat) if runner.unsupported(case_4490) is None else None
-            built = f", {runner.cache.misses} engines built" if hasattr(runner, "cache") else ""
-            rows.append(f"{name:34} worst error {error:.2e}  {cold:7.1f} cases/s cold, {warm:7.1f} warm{built}"
-                        + (f"  issue-4490 LSTM {timings[name]:.3f} ms" if timings[name] else ""))
+        if hasattr(runner, "engine_fields"):
+            rows.append(tensorrt_row(name, runner, cases, args.repeat, timings))
+            continue
+        error = worst_error(runner, cases)
+        cold = cases_per_second(runner, cases)
+        warm = cases_per_second(runner, cases)
+        case_4490 = dataclasses.replace(ISSUE_4490, precision=precision)
+        timings[name] = median_ms(runner, case_4490, args.repeat) if runner.unsupported(case_4490) is None else None
+        rows.append(f"{name:34} worst error {error:.2e}  {cold:7.1f} cases/s cold, {warm:7.1f} warm"
+                    + (f"  issue-4490 LSTM {timings[name]:.3f} ms" if timings[name] else ""))
     rows.append(weights_as_inputs_rate())
     print("GPU backends over the matrix set (128 cases) and NVIDIA/TensorRT issue 4490's LSTM, median of", args.repeat)
     for row in rows:

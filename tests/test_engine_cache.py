@@ -1,11 +1,13 @@
-"""The engine cache: hits, misses, atomic writes, and corrupt or foreign entries rebuilt, never trusted."""
+"""The engine cache: hits, misses, atomic writes, corrupt or foreign entries rebuilt, never trusted; the timing cache."""
 
 import dataclasses
+from types import SimpleNamespace
 
 import pytest
 
-from trt_cases import Case
-from trt_cases.engine_cache import EngineCache, cache_key, shape_signature
+from trt_cases import Case, trt_api
+from trt_cases.engine import build_plan
+from trt_cases.engine_cache import EngineCache, LoadedEngines, TimingCacheFile, cache_key, shape_signature
 
 FIELDS = {"tensorrt": "TensorRT 10.13", "compute_capability": [9, 0], "path": "loop", "precision": "fp32",
           "case": Case("LSTM").to_json()}
@@ -80,3 +82,91 @@ def test_shape_signature_ignores_values_but_not_shapes():
     case = Case("GRU", hidden_size=8, seed=1)
     assert shape_signature(case) == shape_signature(dataclasses.replace(case, seed=2, weight_scale=0.5))
     assert shape_signature(case) != shape_signature(dataclasses.replace(case, hidden_size=9))
+
+
+# The builder's timing cache and optimisation level (trt_cases.engine.build_plan), with a stand-in builder config.
+
+class FakeTimingCache:
+    def __init__(self, data):
+        self.data = data
+
+    def serialize(self):
+        return self.data + b"+timings"
+
+
+class FakeConfig:
+    """An IBuilderConfig that accepts timing caches it can parse (bytes starting b'TC') and records what it was given."""
+
+    builder_optimization_level = 3
+
+    def __init__(self, deprecated=False):
+        self.deprecated, self.caches, self.set = deprecated, [], []
+
+    def set_flag(self, flag):
+        pass
+
+    clear_flag = set_flag
+
+    def create_timing_cache(self, data):
+        if data and not data.startswith(b"TC"):
+            raise RuntimeError("corrupt timing cache")
+        self.caches.append(bytes(data))
+        return FakeTimingCache(bytes(data) or b"TC")
+
+    def set_timing_cache(self, cache, ignore_mismatch):
+        if self.deprecated:
+            import warnings
+            warnings.warn("Timing cache operations are no-ops in TensorRT-RTX.", DeprecationWarning)
+        self.set.append((cache, ignore_mismatch))
+        return True
+
+
+def fake_net(config):
+    builder = SimpleNamespace(create_builder_config=lambda: config, build_serialized_network=lambda network, cfg: b"plan")
+    return SimpleNamespace(builder=builder, network=None, case=Case("LSTM"), path="loop", logger=None)
+
+
+needs_tensorrt = pytest.mark.skipif(trt_api.load() is None, reason="neither tensorrt nor TensorRT-RTX is installed")
+
+
+@needs_tensorrt
+def test_timing_cache_is_loaded_before_and_saved_after_the_build(tmp_path):
+    timing = TimingCacheFile(tmp_path, {"tensorrt": "TensorRT 10.13", "compute_capability": [9, 0]})
+    config = FakeConfig()
+    assert build_plan(fake_net(config), optimization_level=5, timing_cache=timing)[0] == b"plan"
+    assert config.builder_optimization_level == 5 and config.caches == [b""] and config.set[0][1] is False
+    assert timing.load() == b"TC+timings"
+    second = FakeConfig()
+    build_plan(fake_net(second), timing_cache=timing)
+    assert second.caches == [b"TC+timings"] and second.builder_optimization_level == 3, "level left at TensorRT's default"
+
+
+@needs_tensorrt
+def test_a_timing_cache_the_builder_rejects_is_replaced_by_an_empty_one(tmp_path):
+    timing = TimingCacheFile(tmp_path, {"tensorrt": "TensorRT 10.13", "compute_capability": [9, 0]})
+    timing.store(b"garbage that is not a timing cache")
+    config = FakeConfig()
+    build_plan(fake_net(config), timing_cache=timing)
+    assert config.caches == [b""] and timing.load() == b"TC+timings"
+
+
+def test_a_damaged_timing_cache_file_is_ignored(tmp_path):
+    timing = TimingCacheFile(tmp_path, {"tensorrt": "TensorRT 10.13", "compute_capability": [9, 0]})
+    timing.store(b"TC-good")
+    (path,) = tmp_path.glob("*.timing")
+    path.write_bytes(path.read_bytes()[:-2] + b"xx")
+    assert timing.load() is None
+    other_gpu = TimingCacheFile(tmp_path, {"tensorrt": "TensorRT 10.13", "compute_capability": [8, 9]})
+    assert other_gpu.load() is None
+
+
+@needs_tensorrt
+def test_a_timing_cache_declared_a_no_op_is_not_kept(tmp_path):
+    timing = TimingCacheFile(tmp_path, {"tensorrt": "TensorRT-RTX 1.7", "compute_capability": [8, 9]})
+    build_plan(fake_net(FakeConfig(deprecated=True)), timing_cache=timing)  # warnings are errors: none escapes
+    assert timing.load() is None and not list(tmp_path.glob("*.timing"))
+
+
+def test_loaded_engines_capacity_is_checked():
+    with pytest.raises(ValueError, match=r"kept_engines=0; allowed: a whole number >= 1"):
+        LoadedEngines(lambda plan: None, capacity=0)

@@ -16,6 +16,7 @@ import argparse
 import contextlib
 import datetime
 import json
+import os
 import pathlib
 import sys
 
@@ -27,6 +28,7 @@ def main(argv=None) -> int:
     parser = _parser()
     args = parser.parse_args(sys.argv[1:] if argv is None else argv)
     try:
+        _builder_options(args)
         return COMMANDS[args.command or "run"](args)
     except ValueError as exc:  # bad names, unreadable or foreign files: a message, never a traceback
         print(f"error: {exc}", file=sys.stderr)
@@ -48,6 +50,7 @@ def _parser():
         p.add_argument("--path", action="append", help="network path: loop, drop-in, onnx, native (repeatable)")
         p.add_argument("--precision", action="append", help="fp32, tf32, fp16, bf16, float32, float64 ... (repeatable)")
         p.add_argument("--xfails-file", default=str(known_mismatches.DEFAULT_FILE), help="known mismatches (JSON)")
+        p.add_argument("--builder-optimization-level", metavar="N", help="TensorRT builder optimisation level 0-5 (sets TRT_RNN_BUILDER_OPT_LEVEL)")
     run_.add_argument("--out", help="results directory (default results/<UTC time>)")
     run_.add_argument("--timing-repeats", type=_repeats, default=0, metavar="N",
                       help="after each case's first (warm-up) inference, time N more; record their median (for compare --timing)")
@@ -73,6 +76,15 @@ def _repeats(text):
     if not text.isdigit():
         raise argparse.ArgumentTypeError(f"--timing-repeats {text!r}: allowed: a whole number N >= 0")
     return int(text)
+
+
+def _builder_options(args) -> None:
+    """`--builder-optimization-level N`, checked, passed to the TensorRT runners as TRT_RNN_BUILDER_OPT_LEVEL."""
+    level = getattr(args, "builder_optimization_level", None)
+    if level is not None:
+        from .runners.trt_runner import OPT_LEVEL_ENV, optimization_level_of
+
+        os.environ[OPT_LEVEL_ENV] = str(optimization_level_of(level, "--builder-optimization-level"))
 
 
 def cmd_run(args) -> int:

@@ -1,8 +1,15 @@
-"""Build a network into a serialized plan, capturing the builder's log so a failure can show it."""
+"""Build a network into a serialized plan, capturing the builder's log so a failure can show it.
+
+The builder's timing cache is loaded from and saved to a `TimingCacheFile` where the installed
+TensorRT has one (probed: `create_timing_cache`; a TensorRT that declares its timing cache a no-op
+by a deprecation warning, as TensorRT-RTX does, is not given one), and the builder optimisation
+level is set where `builder_optimization_level` exists.
+"""
 
 from __future__ import annotations
 
 import time
+import warnings
 
 from . import trt_api
 
@@ -28,11 +35,14 @@ class BuildError(RuntimeError):
     """The builder returned no plan; the message carries the builder's log."""
 
 
-def build_plan(net, flags=(), strict_fp32: bool = False) -> tuple[bytes, float]:
+def build_plan(net, flags=(), strict_fp32: bool = False, *, optimization_level: int | None = None,
+               timing_cache=None) -> tuple[bytes, float]:
     """The serialized plan of `net` (a `networks.Network`) and the seconds the build took.
 
     `flags` names BuilderFlags to set (e.g. "FP16"); `strict_fp32` clears TF32, which TensorRT
-    enables by default, so that an fp32 engine computes in IEEE float32.
+    enables by default, so that an fp32 engine computes in IEEE float32. `optimization_level`
+    (0-5) sets `builder_optimization_level`; `timing_cache` (`engine_cache.TimingCacheFile`) is
+    read before and written after the build where this TensorRT keeps a timing cache.
     """
     config = net.builder.create_builder_config()
     trt_flags = trt_api.load().module.BuilderFlag
@@ -40,10 +50,50 @@ def build_plan(net, flags=(), strict_fp32: bool = False) -> tuple[bytes, float]:
         config.set_flag(getattr(trt_flags, flag))
     if strict_fp32 and hasattr(trt_flags, "TF32"):
         config.clear_flag(trt_flags.TF32)
+    if optimization_level is not None:
+        if not hasattr(config, "builder_optimization_level"):
+            raise BuildError(f"IBuilderConfig.builder_optimization_level not available in {trt_api.load().label}")
+        config.builder_optimization_level = optimization_level
+    cache = attach_timing_cache(config, timing_cache.load()) if timing_cache is not None else None
     start = time.perf_counter()
     plan = net.builder.build_serialized_network(net.network, config)
     seconds = time.perf_counter() - start
     if plan is None:
         raise BuildError(f"builder returned no plan for case {net.case.id} ({net.path} path); builder log:\n"
                          + net.logger.text())
+    if cache is not None:
+        timing_cache.store(bytes(cache.serialize()))
     return bytes(plan), seconds
+
+
+def attach_timing_cache(config, data: bytes | None):
+    """Give `config` a timing cache made from `data` (an empty one if `data` is missing or rejected).
+
+    Returns the `ITimingCache`, or None where this TensorRT has none or declares it a no-op.
+    """
+    if not hasattr(config, "create_timing_cache") or not hasattr(config, "set_timing_cache"):
+        return None
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        cache = _timing_cache(config, data or b"")
+        if cache is not None and not config.set_timing_cache(cache, False) and data:
+            cache = _timing_cache(config, b"")  # a cache from another device or version: start afresh
+            if cache is not None and not config.set_timing_cache(cache, False):
+                cache = None
+    no_op = False
+    for w in caught:
+        if issubclass(w.category, DeprecationWarning) and "timing cache" in str(w.message).lower():
+            no_op = True  # e.g. TensorRT-RTX: "Timing cache operations are no-ops"
+        else:
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+    return None if no_op else cache
+
+
+def _timing_cache(config, data: bytes):
+    try:
+        cache = config.create_timing_cache(data)
+    except Exception:  # corrupt bytes: never trusted, rebuilt from empty
+        cache = None
+    if cache is None and data:
+        return _timing_cache(config, b"")
+    return cache

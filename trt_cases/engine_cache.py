@@ -1,11 +1,14 @@
-"""An on-disk cache of serialized engines, so a warm run builds nothing.
+"""Caches of engines: serialized plans on disk (a warm run builds nothing), the builder's timing
+cache beside them, and deserialised engines with their execution contexts kept in memory (a run
+deserialises each engine once, however many inferences or weight sets it serves).
 
 A key hashes everything an engine depends on: the TensorRT flavour and version, the GPU's compute
 capability, the network path, the precision, and the network's content (the case, or for engines
 with weights as inputs only its shape signature, so one engine serves every weight set of that
 shape). An entry holds a JSON header repeating the key's fields and a SHA-256 of the plan;
 writes are atomic (a temporary file renamed into place). An entry that is corrupt, truncated or
-written for another key is rebuilt, never trusted.
+written for another key is rebuilt, never trusted. The timing cache is stored the same way
+(suffix `.timing`, keyed by TensorRT and GPU), so a damaged one is ignored and started afresh.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ import json
 import os
 import pathlib
 import tempfile
+from collections import OrderedDict
 
 MAGIC = b"TRTRNNC1"
 
@@ -33,14 +37,14 @@ def shape_signature(case) -> dict:
 
 
 class EngineCache:
-    """Plans on disk under `root`, one file per key."""
+    """Plans on disk under `root`, one file per key (`suffix` tells engines from timing caches)."""
 
-    def __init__(self, root):
-        self.root = pathlib.Path(root)
+    def __init__(self, root, suffix: str = ".engine"):
+        self.root, self.suffix = pathlib.Path(root), suffix
         self.hits = self.misses = self.rejected = 0
 
     def _path(self, key: str) -> pathlib.Path:
-        return self.root / f"{key}.engine"
+        return self.root / f"{key}{self.suffix}"
 
     def load(self, fields: dict) -> bytes | None:
         """The cached plan for `fields`, or None (missing, corrupt or foreign entries count as misses)."""
@@ -79,6 +83,83 @@ class EngineCache:
         plan = build()
         self.store(fields, plan)
         return plan, False
+
+
+class TimingCacheFile:
+    """The builder's serialized timing cache for one TensorRT and GPU (`fields`), kept under `root`.
+
+    `load()` gives the bytes or None (missing or damaged: the builder starts an empty cache);
+    `store(data)` replaces the file atomically.
+    """
+
+    def __init__(self, root, fields: dict):
+        self.entries, self.fields = EngineCache(root, suffix=".timing"), {"kind": "timing-cache", **fields}
+
+    def load(self) -> bytes | None:
+        return self.entries.load(self.fields)
+
+    def store(self, data: bytes) -> None:
+        self.entries.store(self.fields, bytes(data))
+
+
+class LoadedEngine:
+    """A deserialised engine, its execution context and its I/O tensors (`[(name, is_input, shape, dtype)]`)."""
+
+    __slots__ = ("engine", "context", "tensors")
+
+    def __init__(self, engine, context, tensors):
+        self.engine, self.context, self.tensors = engine, context, tensors
+
+    def release(self) -> None:
+        """Drop the context before the engine it belongs to, as TensorRT requires."""
+        self.context = None
+        self.engine = None
+
+
+class LoadedEngines:
+    """Deserialised engines and their contexts, at most `capacity`, least recently used evicted first.
+
+    Keyed like the disk cache (`cache_key(fields)`), so a weights-as-inputs sweep of one shape
+    deserialises one engine and creates one context for all its weight sets. `deserialize(plan)`
+    returns an engine (or raises); `describe(engine)` its I/O tensors. Counters say what happened.
+    """
+
+    def __init__(self, deserialize, describe=lambda engine: None, capacity: int = 16):
+        if isinstance(capacity, bool) or not isinstance(capacity, int) or capacity < 1:
+            raise ValueError(f"kept_engines={capacity!r}; allowed: a whole number >= 1")
+        self.deserialize, self.describe, self.capacity = deserialize, describe, capacity
+        self.entries: OrderedDict[str, LoadedEngine] = OrderedDict()
+        self.deserializations = self.contexts = self.evictions = self.reuses = 0
+
+    def get(self, fields: dict, plan) -> LoadedEngine:
+        """The loaded engine for `fields`; on a miss `plan()` gives the serialized engine to deserialise."""
+        key = cache_key(fields)
+        if key in self.entries:
+            self.entries.move_to_end(key)
+            self.reuses += 1
+            return self.entries[key]
+        engine = self.deserialize(plan())
+        self.deserializations += 1
+        context = engine.create_execution_context()
+        if context is None:
+            raise RuntimeError("create_execution_context returned None (out of device memory?)")
+        self.contexts += 1
+        entry = LoadedEngine(engine, context, self.describe(engine))
+        self.entries[key] = entry
+        while len(self.entries) > self.capacity:
+            _, evicted = self.entries.popitem(last=False)
+            evicted.release()
+            self.evictions += 1
+        return entry
+
+    def __len__(self) -> int:
+        return len(self.entries)
+
+    def clear(self) -> None:
+        """Release every engine and context (the runner's `__exit__`)."""
+        while self.entries:
+            _, entry = self.entries.popitem()
+            entry.release()
 
 
 def _decode(data: bytes, fields: dict) -> bytes | None:

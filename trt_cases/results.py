@@ -46,6 +46,7 @@ class Record:
     run_seconds: float | None = None
     note: str = ""
     run_seconds_samples: list | None = None  # `run --timing-repeats N`: N timed inferences after the warm-up one
+    typing: str = ""  # TensorRT engines: "weak" (fp32 network + builder precision flag) or "strong" (typed network)
 
 
 def environment() -> dict:

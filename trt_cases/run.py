@@ -150,7 +150,7 @@ def _variant(case, precision):
 
 def _one(runner, case, references, outputs, xfails, env, stack, opened, repeats=0) -> Record:
     """One case on one runner, whatever happens."""
-    base = dict(case=case.id, backend=runner.name, kind=kind_of(runner), precision=runner.precision, spec=case.to_json())
+    base = dict(case=case.id, backend=runner.name, kind=kind_of(runner), precision=runner.precision, spec=case.to_json(), typing=getattr(runner, "typing", ""))
     reason = runner.unsupported(case)
     if reason:
         return Record(status="skipped", reason=reason, **base)
@@ -182,7 +182,7 @@ def _one(runner, case, references, outputs, xfails, env, stack, opened, repeats=
     return dataclasses.replace(record, status=("xpass" if result else "xfail") if known else record.status,
                                reason=known["reason"] if known else "", timestep_errors=[float(v) for v in per_step],
                                build_seconds=build, run_seconds=timing.median(samples, seconds),
-                               run_seconds_samples=samples)
+                               run_seconds_samples=samples, typing=base["typing"])
 
 
 def _progress(done, total, counts):

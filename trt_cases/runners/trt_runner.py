@@ -1,31 +1,46 @@
-"""TensorRT engines run on the GPU: build (or load from the engine cache), deserialize, execute.
+"""TensorRT engines run on the GPU: build (or load from the engine cache), deserialize once, execute.
 
 `TensorRTRunner(path, precision)` builds the case's network along `path` ("loop", "drop-in",
-"onnx", "native") with the builder flags of `precision` ("fp32" with TF32 off, "tf32", "fp16",
-"bf16"), runs it with cuda-python (`execute_async_v3` with tensor addresses, or `execute_async_v2`
+"onnx", "native") as an engine of `precision` ("fp32" with TF32 off, "tf32", "fp16", "bf16"),
+runs it with cuda-python (`execute_async_v3` with tensor addresses, or `execute_async_v2`
 bindings on a TensorRT 8 that lacks v3, found by probing), poisons every output before the run,
-and returns float64 outputs in `IRNNv2Layer` layout. Use it as a context manager: it owns the
-stream and device buffers, and frees them on exit.
+and returns float64 outputs in `IRNNv2Layer` layout.
+
+Typing (the record's `typing` field): where the builder has `BuilderFlag.FP16`/`BF16` (TensorRT
+8.6 to 10.x) a half engine is the float32 network built with that flag ("weak"); where it does
+not (TensorRT 11, TensorRT-RTX) it is a strongly typed network whose tensors are half ("strong").
+`typing="weak"|"strong"` (or `TRT_RNN_TYPING`) forces one; a typing or precision this TensorRT
+cannot express is a skip naming what is missing, never an fp32 engine reported as half.
+
+Use it as a context manager: it owns the stream, device buffers and the deserialised engines with
+their execution contexts (at most `kept_engines`, least recently used evicted), and frees them on
+exit. Plans are cached on disk, the builder's timing cache beside them.
 """
 
 from __future__ import annotations
 
+import collections
 import contextlib
+import inspect
 import os
 import pathlib
 
 import numpy as np
 
-from .. import cuda_memory, trt_api
+from .. import cuda_memory, networks, trt_api
 from ..case import Case
 from ..compare import OUTPUT_NAMES
 from ..engine import build_plan
-from ..engine_cache import EngineCache, shape_signature
-from ..networks import build_network
+from ..engine_cache import EngineCache, LoadedEngines, TimingCacheFile, shape_signature
 
 PRECISIONS = {"fp32": "float32", "tf32": "tf32", "fp16": "float16", "bf16": "bfloat16"}  # -> tolerance row
-FLAGS = {"fp32": (), "tf32": ("TF32",), "fp16": ("FP16",), "bf16": ("BF16",)}
+FLAGS = {"fp32": (), "tf32": ("TF32",), "fp16": ("FP16",), "bf16": ("BF16",)}  # weak typing's builder flags
+HALF_TYPES = {"fp16": "HALF", "bf16": "BF16"}  # DataType of a strongly typed half network
+TYPINGS = ("auto", "weak", "strong")
+IOS = ("network", "float32")  # half engines: I/O in the network's type, or float32 with casts (AutoCast's form)
+KEPT_ENGINES = 16
 DEFAULT_CACHE = pathlib.Path(os.environ.get("TRT_RNN_ENGINE_CACHE", pathlib.Path.home() / ".cache" / "trt-rnn-conformance"))
+TYPING_ENV, OPT_LEVEL_ENV = "TRT_RNN_TYPING", "TRT_RNN_BUILDER_OPT_LEVEL"
 
 
 def compute_capability() -> tuple[int, int]:
@@ -36,89 +51,263 @@ def compute_capability() -> tuple[int, int]:
             cuda_memory.check(rt.cudaDeviceGetAttribute(attr.cudaDevAttrComputeCapabilityMinor, device), "cudaDeviceGetAttribute"))
 
 
+def optimization_level_of(value, name: str = "builder_optimization_level") -> int | None:
+    """`value` (int, digit string, None or "") as a builder optimisation level 0-5; ValueError naming `name` otherwise."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, str) and value.strip().isdigit():
+        value = int(value)
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 5:
+        raise ValueError(f"{name}={value!r}; allowed: 0 to 5 (TensorRT's builder optimisation levels)")
+    return value
+
+
+def typing_for(precision: str, requested: str, rt) -> tuple[str, str | None]:
+    """The typing ("weak" or "strong") an engine of `precision` is built with, and why it cannot be (or None).
+
+    Weak typing exists where `BuilderFlag.FP16` does (TensorRT 11 and TensorRT-RTX removed the two
+    together); strong typing where `NetworkDefinitionCreationFlag.STRONGLY_TYPED` exists or weak does not.
+    """
+    trt = rt.module
+    weak = hasattr(trt.BuilderFlag, "FP16")
+    strong = hasattr(trt.NetworkDefinitionCreationFlag, "STRONGLY_TYPED") or not weak
+    typing = ("weak" if weak else "strong") if requested == "auto" else requested
+    if typing == "weak":
+        absent = [flag for flag in FLAGS[precision] if not hasattr(trt.BuilderFlag, flag)]
+        if not weak:
+            return typing, (f"weak typing not available in {rt.label}: BuilderFlag.FP16 is missing "
+                            f"(its networks are strongly typed; use typing strong)")
+        if absent:
+            return typing, f"BuilderFlag.{absent[0]} not available in {rt.label} (weak typing cannot build {precision})"
+    else:
+        if not strong:
+            return typing, f"strongly typed networks not available in {rt.label}: NetworkDefinitionCreationFlag.STRONGLY_TYPED is missing"
+        if precision in HALF_TYPES and not hasattr(trt.DataType, HALF_TYPES[precision]):
+            return typing, f"DataType.{HALF_TYPES[precision]} not available in {rt.label} (no {precision} tensors)"
+        if precision == "tf32" and not hasattr(trt.BuilderFlag, "TF32"):
+            return typing, f"BuilderFlag.TF32 not available in {rt.label}"
+    return typing, None
+
+
+_BUILD_NETWORK_TAKES_PRECISION = "precision" in inspect.signature(networks.build_network).parameters
+
+
+def network_for(case: Case, path: str, *, precision: str, io: str, strongly_typed: bool, weights_as_inputs: bool,
+                materials=None):
+    """`networks.build_network` with the typing arguments it takes; a builder that cannot type the network refuses."""
+    reason = network_unavailable(precision, strongly_typed)
+    if reason:
+        raise networks.PathUnavailable(reason)
+    kwargs = dict(weights_as_inputs=weights_as_inputs, materials=materials)
+    if _BUILD_NETWORK_TAKES_PRECISION:
+        kwargs.update(precision=precision, io=io, strongly_typed=strongly_typed)
+    return networks.build_network(case, path, **kwargs)
+
+
+def network_unavailable(precision: str, strongly_typed: bool) -> str | None:
+    """Why this checkout's `build_network` cannot build the network (one line), or None."""
+    if _BUILD_NETWORK_TAKES_PRECISION:
+        return None
+    if precision != "fp32":
+        return f"networks.build_network in this checkout builds float32 networks only (no {precision} network)"
+    rt = trt_api.load()
+    if strongly_typed and rt is not None and hasattr(rt.module.BuilderFlag, "FP16"):
+        return f"networks.build_network in this checkout builds weakly typed networks only on {rt.label}"
+    return None
+
+
 class TensorRTRunner(contextlib.AbstractContextManager):
-    """A TensorRT engine per case (cached on disk), run on the current CUDA device."""
+    """A TensorRT engine per case (cached on disk, kept deserialised while used), run on the current CUDA device."""
 
     def __init__(self, path: str = "loop", precision: str = "fp32", *, cache_dir=None, weights_as_inputs: bool = False,
-                 compute_capability=None):
+                 compute_capability=None, typing: str | None = None, io: str = "network",
+                 builder_optimization_level=None, kept_engines: int = KEPT_ENGINES, timing_cache: bool = True):
         if precision not in PRECISIONS:
             raise ValueError(f"precision={precision!r}; allowed: {', '.join(PRECISIONS)}")
+        requested = typing if typing is not None else os.environ.get(TYPING_ENV) or "auto"
+        if requested not in TYPINGS:
+            source = "typing" if typing is not None else TYPING_ENV
+            raise ValueError(f"{source}={requested!r}; allowed: {', '.join(TYPINGS)}")
+        if io not in IOS:
+            raise ValueError(f"io={io!r}; allowed: {', '.join(IOS)}")
+        self.optimization_level = (optimization_level_of(os.environ.get(OPT_LEVEL_ENV), OPT_LEVEL_ENV)
+                                   if builder_optimization_level is None else optimization_level_of(builder_optimization_level))
         self.path, self.engine_precision, self.weights_as_inputs = path, precision, weights_as_inputs
-        self.name = f"tensorrt-{path}-{precision}" + ("-weights-as-inputs" if weights_as_inputs else "")
         self.precision = PRECISIONS[precision]
-        self.cache = EngineCache(DEFAULT_CACHE if cache_dir is None else cache_dir)
+        rt = trt_api.load()
+        self.requested_typing = requested
+        self.typing, self._typing_reason = typing_for(precision, requested, rt) if rt else ("", None)
+        half_network = self.typing == "strong" and precision in HALF_TYPES
+        self.network_precision = precision if half_network else "fp32"
+        self.io = io if half_network else ("float32" if precision in HALF_TYPES else "network")
+        self.name = (f"tensorrt-{path}-{precision}" + ("-float32-io" if io == "float32" and precision in HALF_TYPES else "")
+                     + (f"-{requested}" if requested != "auto" else "") + ("-weights-as-inputs" if weights_as_inputs else ""))
+        root = DEFAULT_CACHE if cache_dir is None else cache_dir
+        self.cache = EngineCache(root)
+        self.kept_engines, self.timing_cache_root = kept_engines, root if timing_cache else None
+        self.loaded = LoadedEngines(self._deserialize, self._describe, kept_engines)  # validates kept_engines
         self.build_seconds = 0.0
-        self._runtime = self._stream = None
+        self._kept_feeds = collections.OrderedDict()
+        self._runtime = self._stream = self._logger = None
         self._compute_capability = compute_capability  # None: ask the CUDA device (tests on CPU pass one)
 
     def unsupported(self, case: Case) -> str | None:
-        reason = trt_api.missing(self.path) or cuda_memory.missing()
+        reason = trt_api.missing(self.path) or self._typing_reason
         if reason:
             return reason
         rt = trt_api.load()
-        absent = [flag for flag in FLAGS[self.engine_precision] if not hasattr(rt.module.BuilderFlag, flag)]
-        if absent:
-            return f"BuilderFlag.{absent[0]} not available in {rt.label}"
-        capability = compute_capability()
+        reason = network_unavailable(self.network_precision, self.typing == "strong")
+        if reason:
+            return reason
+        if self.optimization_level is not None and not hasattr(rt.module.IBuilderConfig, "builder_optimization_level"):
+            return f"IBuilderConfig.builder_optimization_level not available in {rt.label}"
+        reason = cuda_memory.missing()
+        if reason:
+            return reason
+        capability = self._compute_capability or compute_capability()
         if rt.flavour == "TensorRT-RTX" and capability[0] == 9:
             return f"{rt.label}'s runtime does not run on compute capability {'.'.join(map(str, capability))} GPUs"
         if case.precision != self.engine_precision:
             return f"case precision {case.precision} differs from the engine's {self.engine_precision}: run {self.engine_precision} cases"
         return None
 
-    def __enter__(self):
-        trt = trt_api.load().module
+    def _new_runtime(self):
         from ..engine import CapturingLogger
 
+        trt = trt_api.load().module
         self._logger = CapturingLogger(trt)
-        self._runtime = trt.Runtime(self._logger)
+        return trt.Runtime(self._logger)
+
+    def __enter__(self):
+        self._runtime = self._new_runtime()
         self._stream = cuda_memory.Stream()
         return self
 
     def __exit__(self, *exc):
+        self.loaded.clear()  # contexts and engines before the runtime that made them
+        self._kept_feeds.clear()
         if self._stream is not None:
             self._stream.__exit__(*exc)
         self._stream = self._runtime = None
         return False
 
-    def plan(self, case: Case) -> bytes:
-        """The serialized engine for `case`, from the cache or freshly built."""
+    def engine_fields(self, case: Case) -> dict:
+        """What the engine for `case` depends on: the key of the disk cache and of the kept engines."""
         rt = trt_api.load()
         capability = self._compute_capability or compute_capability()
-        fields = {"tensorrt": rt.label, "compute_capability": list(capability), "path": self.path,
-                  "precision": self.engine_precision, "weights_as_inputs": self.weights_as_inputs,
-                  "case": shape_signature(case) if self.weights_as_inputs else case.to_json()}
+        return {"tensorrt": rt.label, "compute_capability": list(capability), "path": self.path,
+                "precision": self.engine_precision, "typing": self.typing, "io": self.io,
+                "builder_optimization_level": self.optimization_level, "weights_as_inputs": self.weights_as_inputs,
+                "case": shape_signature(case) if self.weights_as_inputs else case.to_json()}
+
+    def network(self, case: Case, materials=None):
+        """The case's network as this runner builds it (typing, precision, I/O), its tensor types checked."""
+        net = network_for(case, self.path, precision=self.network_precision, io=self.io,
+                          strongly_typed=self.typing == "strong", weights_as_inputs=self.weights_as_inputs,
+                          materials=materials)
+        built = (getattr(net, "precision", "fp32"), getattr(net, "typing", self.typing))
+        if built[0] != self.network_precision or (built[1] in TYPINGS[1:] and built[1] != self.typing):
+            raise TypeError(f"{self.name}: the {self.path} network of {case.id} is {built[0]}, {built[1]}ly typed; "
+                            f"this engine needs {self.network_precision}, {self.typing}ly typed")
+        check = getattr(networks, "check_types", None)  # the network's own tensor-type check, where it exists
+        problems = check(net) if check is not None else None  # None/True/empty: as intended
+        if problems is False or (problems and problems is not True):
+            raise TypeError(f"{self.name}: the {self.path} network of {case.id} does not have the intended "
+                            f"{self.network_precision} tensor types: {problems}")
+        return net
+
+    def plan(self, case: Case) -> bytes:
+        """The serialized engine for `case`, from the cache or freshly built."""
+        fields = self.engine_fields(case)
 
         def build():
-            net = build_network(case, self.path, weights_as_inputs=self.weights_as_inputs)
-            plan, seconds = build_plan(net, flags=FLAGS[self.engine_precision], strict_fp32=self.engine_precision == "fp32")
+            net = self.network(case)
+            # weak typing: the precision's flag; strong typing: the network's types decide, TF32 aside
+            flags = FLAGS[self.engine_precision] if self.typing == "weak" or self.engine_precision == "tf32" else ()
+            timing = None
+            if self.timing_cache_root is not None:
+                timing = TimingCacheFile(self.timing_cache_root, {k: fields[k] for k in ("tensorrt", "compute_capability")})
+            plan, seconds = build_plan(net, flags=flags, strict_fp32=self.engine_precision == "fp32",
+                                       optimization_level=self.optimization_level, timing_cache=timing)
             self.build_seconds += seconds
             return plan
         return self.cache.get_or_build(fields, build)[0]
 
+    def _deserialize(self, plan: bytes):
+        engine = self._runtime.deserialize_cuda_engine(plan)
+        if engine is None:
+            log = self._logger.text() if self._logger is not None else ""
+            raise RuntimeError(f"{self.name}: an engine failed to deserialize:\n{log}")
+        return engine
+
+    def _describe(self, engine):
+        """The engine's I/O tensors, refusing an engine whose input is not in the type this runner built."""
+        tensors = io_tensors(engine)
+        want = {"fp16": np.float16, "bf16": BF16_BITS}.get(self.engine_precision) if self.io == "network" else None
+        want = np.dtype(want or np.float32)
+        got = next((dtype for name, is_input, _, dtype in tensors if name == "input"), want)
+        if got != want:
+            raise TypeError(f"{self.name}: the engine's input is {got.name}; this {self.typing}ly typed "
+                            f"{self.engine_precision} engine with {self.io} I/O should take {want.name}")
+        return tensors
+
+    def _feeds(self, case: Case) -> dict:
+        """The case's feeds, kept for the last `kept_engines` cases (building a network to get them costs ms to s)."""
+        if case in self._kept_feeds:
+            self._kept_feeds.move_to_end(case)
+        else:
+            self._kept_feeds[case] = self.network(case).feeds
+            while len(self._kept_feeds) > self.kept_engines:
+                self._kept_feeds.popitem(last=False)
+        return self._kept_feeds[case]
+
     def infer(self, case: Case, materials=None):
         if self._stream is None:
             raise RuntimeError(f"{self.name}: use the runner as a context manager (`with TensorRTRunner(...) as runner:`)")
-        feeds = build_network(case, self.path, weights_as_inputs=self.weights_as_inputs, materials=materials).feeds
-        engine = self._runtime.deserialize_cuda_engine(self.plan(case))
-        if engine is None:
-            raise RuntimeError(f"{self.name}: the engine for {case.id} failed to deserialize:\n{self._logger.text()}")
+        feeds = self._feeds(case) if materials is None else self.network(case, materials).feeds
+        loaded = self.loaded.get(self.engine_fields(case), lambda: self.plan(case))
         try:
-            return execute(engine, feeds, self._stream)
+            return execute(loaded.engine, feeds, self._stream, loaded.tensors, loaded.context)
         finally:
             self._stream.release()
 
 
-def execute(engine, feeds: dict, stream: cuda_memory.Stream, tensors=None):
+BF16_BITS = np.uint16  # TensorRT has no 16-bit integer type: a uint16 I/O tensor here is a BF16 one, as bit patterns
+
+
+def bf16_bits(values) -> np.ndarray:
+    """float32 values as bfloat16 bit patterns (uint16), rounded to nearest even; NaN stays (quiet) NaN."""
+    x = np.ascontiguousarray(values, dtype=np.float32)
+    u = x.view(np.uint32)
+    rounded = (u + np.uint32(0x7FFF) + ((u >> np.uint32(16)) & np.uint32(1))) >> np.uint32(16)
+    nan = (u >> np.uint32(16)) | np.uint32(0x0040)
+    return np.where(np.isnan(x), nan, rounded).astype(np.uint16)
+
+
+def bf16_values(bits) -> np.ndarray:
+    """bfloat16 bit patterns (uint16) as the float32 values they encode (exact)."""
+    return (np.ascontiguousarray(bits, dtype=np.uint16).astype(np.uint32) << np.uint32(16)).view(np.float32)
+
+
+def _host_array(value, dtype) -> np.ndarray:
+    if dtype == BF16_BITS:
+        value = np.asarray(value)
+        return np.ascontiguousarray(value) if value.dtype == BF16_BITS else bf16_bits(value)
+    return np.ascontiguousarray(value, dtype=dtype)
+
+
+def execute(engine, feeds: dict, stream: cuda_memory.Stream, tensors=None, context=None):
     """Run `engine` once on `feeds`; returns its outputs (`output`, `hidden`, `cell`) as float64.
 
-    `tensors` is `io_tensors(engine)` unless given (tests pass it for a stand-in engine).
+    Feeds are converted to each input's engine type (float16, bfloat16 as bit patterns, float32,
+    int32). `tensors` is `io_tensors(engine)` and `context` a new execution context unless given
+    (the runner passes its kept ones; tests pass them for a stand-in engine).
     """
-    context = engine.create_execution_context()
+    context = engine.create_execution_context() if context is None else context
     names, outputs, buffers = io_tensors(engine) if tensors is None else tensors, {}, {}
     for name, is_input, shape, dtype in names:
         if is_input:
-            array = np.ascontiguousarray(feeds[name], dtype=dtype)
+            array = _host_array(feeds[name], dtype)
             if array.shape != shape:
                 raise ValueError(f"input {name} has shape {array.shape}; the engine expects {shape}")
             buffers[name] = stream.alloc(array.nbytes)
@@ -138,7 +327,16 @@ def execute(engine, feeds: dict, stream: cuda_memory.Stream, tensors=None):
     for name, array in outputs.items():
         buffers[name].download(array, stream.handle)
     stream.synchronize()
-    return tuple(outputs[name].astype(np.float64) for name in OUTPUT_NAMES if name in outputs)
+    return tuple((bf16_values(outputs[name]) if outputs[name].dtype == BF16_BITS else outputs[name]).astype(np.float64)
+                 for name in OUTPUT_NAMES if name in outputs)
+
+
+def numpy_dtype(trt, data_type) -> np.dtype:
+    """The host dtype of a TensorRT `DataType`: BF16 (which numpy lacks) as uint16 bit patterns."""
+    bf16 = getattr(trt.DataType, "BF16", None)  # TensorRT 8.6 has none
+    if bf16 is not None and data_type == bf16:
+        return np.dtype(BF16_BITS)
+    return np.dtype(trt.nptype(data_type))
 
 
 def io_tensors(engine):
@@ -146,7 +344,7 @@ def io_tensors(engine):
     trt = trt_api.load().module
     if hasattr(engine, "num_io_tensors"):
         return [(name, engine.get_tensor_mode(name) == trt.TensorIOMode.INPUT, tuple(engine.get_tensor_shape(name)),
-                 np.dtype(trt.nptype(engine.get_tensor_dtype(name))))
+                 numpy_dtype(trt, engine.get_tensor_dtype(name)))
                 for name in (engine.get_tensor_name(i) for i in range(engine.num_io_tensors))]
     return [(engine.get_binding_name(i), engine.binding_is_input(i), tuple(engine.get_binding_shape(i)),
-             np.dtype(trt.nptype(engine.get_binding_dtype(i)))) for i in range(engine.num_bindings)]
+             numpy_dtype(trt, engine.get_binding_dtype(i))) for i in range(engine.num_bindings)]
