@@ -114,6 +114,12 @@ def execute(engine, feeds: dict, stream: cuda_memory.Stream, tensors=None):
 
     `tensors` is `io_tensors(engine)` unless given (tests pass it for a stand-in engine).
     """
+    outputs = execute_all(engine, feeds, stream, tensors)
+    return tuple(outputs[name] for name in OUTPUT_NAMES if name in outputs)
+
+
+def execute_all(engine, feeds: dict, stream: cuda_memory.Stream, tensors=None) -> dict:
+    """Run `engine` once on `feeds`; returns every output by name as float64 (trace marks extra ones)."""
     context = engine.create_execution_context()
     names, outputs, buffers = io_tensors(engine) if tensors is None else tensors, {}, {}
     for name, is_input, shape, dtype in names:
@@ -138,7 +144,7 @@ def execute(engine, feeds: dict, stream: cuda_memory.Stream, tensors=None):
     for name, array in outputs.items():
         buffers[name].download(array, stream.handle)
     stream.synchronize()
-    return tuple(outputs[name].astype(np.float64) for name in OUTPUT_NAMES if name in outputs)
+    return {name: array.astype(np.float64) for name, array in outputs.items()}
 
 
 def io_tensors(engine):
