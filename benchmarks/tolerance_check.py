@@ -10,7 +10,9 @@ torch CPU float32) and on a GPU (cuDNN float32, TF32, float16) alike:
     python benchmarks/tolerance_check.py --backend torch-cuda-float32 --backend torch-cuda-tf32 \\
         --backend torch-cuda-float16 --set matrix --set edge --set hypothesis:1000
 
-`--set` takes what `python -m trt_cases run --set` takes, plus `hypothesis:N`: N cases drawn from
+`--backend emulated-sigmoid-2e-5` (or `-tanh-`, any relative error) is the float32 reference with that
+activation off by that relative error: an engine with a small systematic bug, which should be over
+the bounds. `--set` takes what `python -m trt_cases run --set` takes, plus `hypothesis:N`: N cases drawn from
 `trt_cases.strategies.cases()` with a fixed seed (derandomized), so every machine draws the same
 ones. A backend that cannot run here is reported as skipped with its reason; a case that raises is
 counted as an error and the run goes on. Known mismatches (`trt_cases/known_mismatches.json`) are
@@ -68,10 +70,56 @@ def select(specs) -> list:
     return list(dict.fromkeys(cases))
 
 
+class EmulatedBug:
+    """The reference computing in float32 with `activation` ("sigmoid" or "tanh") off by relative `error`."""
+
+    precision = "float32"
+
+    def __init__(self, activation: str, error: float):
+        self.activation, self.error = activation, error
+        self.name = f"emulated-{activation}-{error:g}"
+
+    def unsupported(self, case):
+        return None
+
+    def infer(self, case):
+        import reference.cells as cells
+
+        off = 1 + self.error
+        with pytest_monkeypatch() as patch:
+            if self.activation == "sigmoid":
+                sigmoid = cells.sigmoid
+                patch.setattr(cells, "sigmoid", lambda v: sigmoid(v) * off)
+            else:
+                patch.setattr(cells, "np", _NumPyWith(tanh=lambda v: np.tanh(v) * off))
+            return run_reference(case, dtype=np.float32)
+
+
+class _NumPyWith:
+    """NumPy, with some functions replaced (for `reference.cells`, which calls `np.tanh`)."""
+
+    def __init__(self, **replaced):
+        self.__dict__.update(replaced)
+
+    def __getattr__(self, name):
+        return getattr(np, name)
+
+
+def pytest_monkeypatch():
+    import pytest
+
+    return pytest.MonkeyPatch.context()
+
+
 def runner_for(name: str):
-    """The runner called `name`: any backend `python -m trt_cases run` knows, or torch-cpu-float32."""
+    """The runner called `name`: any backend `python -m trt_cases run` knows, torch-cpu-float32, or emulated-*."""
     from trt_cases.run import all_backends
 
+    if name.startswith("emulated-"):
+        _, activation, error = name.split("-", 2)
+        if activation not in ("sigmoid", "tanh"):
+            raise ValueError(f"backend {name!r}: emulated-<sigmoid|tanh>-<relative error>")
+        return EmulatedBug(activation, float(error))
     if name == "torch-cpu-float32":
         from trt_cases.runners.torch_runner import TorchRunner
         return TorchRunner("cpu", "float32")
