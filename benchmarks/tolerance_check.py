@@ -38,8 +38,15 @@ DEFAULT_SETS = ("matrix", "edge", "hypothesis:1000")
 
 
 def hypothesis_cases(count: int) -> list:
-    """`count` cases drawn from `trt_cases.strategies.cases()`, the same on every machine."""
-    from hypothesis import HealthCheck, Phase, given, settings
+    """`count` cases drawn from `trt_cases.strategies.cases()`, the same on every machine; without
+    hypothesis, `count` cases of the `random:N` set (`trt_cases.sets.random_cases`), said so."""
+    try:
+        from hypothesis import HealthCheck, Phase, given, settings
+    except ImportError:
+        from trt_cases.sets import random_cases
+
+        print(f"hypothesis is not installed: using random:{count} (trt_cases.sets.random_cases) instead")
+        return random_cases(count)
 
     from trt_cases.strategies import cases
 

@@ -174,3 +174,20 @@ def test_the_systematic_bound_applies_only_where_an_emulation_exists():
     assert compare(CASE, expected, shifted, "x", "float16")
     chaotic = EDGE["chaotic-tanh"]
     assert compare(chaotic, run_reference(chaotic), run_reference(chaotic), "x", "float32").mean_allowed == np.inf
+
+
+def test_tolerance_check_reports_ratios_and_fails_an_engine_with_a_small_systematic_error(capsys):
+    import importlib.util
+    import pathlib
+
+    path = pathlib.Path(__file__).resolve().parents[1] / "benchmarks" / "tolerance_check.py"
+    spec = importlib.util.spec_from_file_location("tolerance_check", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    assert module.main(["--set", "seeds", "--set", "hypothesis:3", "--backend", "onnxruntime"]) == 0
+    out = capsys.readouterr().out
+    assert "onnxruntime (float32): 11 compared, 0 skipped, 0 errors" in out and "over a bound: 0 (0 known mismatches)" in out
+    assert module.main(["--set", "seeds", "--backend", "emulated-sigmoid-2e-5"]) == 1
+    out = capsys.readouterr().out
+    assert "emulated-sigmoid-2e-05 (float32): 8 compared" in out and "over a bound: 2 (0 known mismatches)" in out
+    assert module.main(["--set", "random:x"]) == 2
