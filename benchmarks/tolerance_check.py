@@ -23,15 +23,18 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import pathlib
 import sys
 import time
 
 import numpy as np
 
-from trt_cases import known_mismatches
-from trt_cases.compare import compare
-from trt_cases.runners.reference_runner import run_reference
-from trt_cases.runners.registry import CASE_PRECISION
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))  # the checkout's trt_cases, installed or not
+
+from trt_cases import known_mismatches  # noqa: E402
+from trt_cases.compare import compare  # noqa: E402
+from trt_cases.runners.reference_runner import run_reference  # noqa: E402
+from trt_cases.runners.registry import CASE_PRECISION  # noqa: E402
 
 DEFAULT_BACKENDS = ("onnxruntime", "torch-cpu-float32")
 DEFAULT_SETS = ("matrix", "edge", "hypothesis:1000")
