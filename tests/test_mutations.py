@@ -11,6 +11,7 @@ These are simulations of networks, not TensorRT runs.
 """
 
 import dataclasses
+import inspect
 
 import numpy as np
 import onnx
@@ -124,7 +125,7 @@ def backward_pass_starts_at_S_minus_1(monkeypatch):
     direction, const = loop_builder._direction, loop_builder._Net.const
 
     def remembering_S(net, *args, **kwargs):
-        net.planted_S = args[7]  # _direction(net, op, xw, h0, c0, R, Rb, lengths, S, N, H, reverse)
+        net.planted_S = inspect.signature(direction).bind(net, *args, **kwargs).arguments["S"]
         return direction(net, *args, **kwargs)
 
     def counting_up(self, array):
