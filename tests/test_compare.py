@@ -191,3 +191,23 @@ def test_tolerance_check_reports_ratios_and_fails_an_engine_with_a_small_systema
     out = capsys.readouterr().out
     assert "emulated-sigmoid-2e-05 (float32): 8 compared" in out and "over a bound: 2 (0 known mismatches)" in out
     assert module.main(["--set", "random:x"]) == 2
+
+
+def test_outputs_that_cannot_be_compared_are_an_error_record_and_the_run_goes_on(tmp_path):
+    from trt_cases import results
+    from trt_cases.run import run
+
+    class WrongShape:
+        name, precision, kind = "wrong-shape", "float32", "oracle"
+
+        def unsupported(self, case):
+            return None
+
+        def infer(self, case):
+            expected = run_reference(case)
+            return (expected[0][..., :1],) + expected[1:]
+
+    records, outputs = run([CASE, LENGTHS_CASE], {"wrong-shape": WrongShape})
+    document = results.read(results.write(tmp_path, records, outputs, sets=["test"]))
+    assert [r["status"] for r in document["records"]] == ["error", "error"]
+    assert "wrong-shape output output has shape" in document["records"][0]["reason"]
