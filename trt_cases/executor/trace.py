@@ -117,6 +117,8 @@ def trace_engine(case: Case, path: str, runner) -> list[StepVerdict]:
     reason = runner.unsupported(case)
     if reason:
         raise RuntimeError(f"cannot trace {case.id} on {runner.name}: {reason}")
+    if runner._stream is None:
+        raise RuntimeError(f"{runner.name}: enter the runner first (`with TensorRTRunner(...) as runner:`)")
     net = build_network(case, path)
     found = probes(case, path, net.network)
     outputs = mark_probes(net.network, found)
