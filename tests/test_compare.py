@@ -211,3 +211,16 @@ def test_outputs_that_cannot_be_compared_are_an_error_record_and_the_run_goes_on
     document = results.read(results.write(tmp_path, records, outputs, sets=["test"]))
     assert [r["status"] for r in document["records"]] == ["error", "error"]
     assert "wrong-shape output output has shape" in document["records"][0]["reason"]
+
+
+def test_the_reference_computes_in_float32_on_request():
+    from trt_cases.compare import emulated_error
+
+    base, single = run_reference(CASE), run_reference(CASE, dtype=np.float32)
+    assert all(s.dtype == np.float32 for s in single)
+    errors = [float(np.max(np.abs(b - s))) for b, s in zip(base, single)]
+    assert 0 < max(errors) < 1e-5  # float32 rounding, and nothing more
+    assert emulated_error(CASE, "float32") == pytest.approx(
+        np.mean(np.concatenate([np.abs(b - s).ravel() for b, s in zip(base, single)])))
+    with pytest.raises(ValueError, match=r"dtype=float16; allowed: float64, float32"):
+        run_reference(CASE, dtype=np.float16)
