@@ -2,7 +2,9 @@
 
 `weights` and `biases` map `(layer_index, gate, is_w)` to arrays exactly as `set_weights_for_gate`
 and `set_bias_for_gate` receive them: W `(H, E)` for the first layer and `(H, K*H)` after it, R
-`(H, H)`, biases `(H,)`; `layer_index = 2*layer + direction` when bidirectional. Computes in float64.
+`(H, H)`, biases `(H,)`; `layer_index = 2*layer + direction` when bidirectional. Computes in float64,
+or with `dtype=np.float32` in float32 throughout: a faithful float32 implementation, whose departure
+from the float64 result is the error a correct float32 engine is expected to show (`trt_cases.compare`).
 """
 
 from __future__ import annotations
@@ -74,10 +76,11 @@ def stack_parameters(weights: Mapping, biases: Mapping, *, op, layer_count, hidd
 
 def rnn_v2(x, op, layer_count, hidden_size, weights, biases, *, max_seq_length=None,
            direction="UNIDIRECTION", input_mode="LINEAR", seq_lengths=None, hidden_state=None,
-           cell_state=None):
+           cell_state=None, dtype=np.float64):
     """Outputs of an `IRNNv2Layer` for input `x` `(N..., S, E)`: `(output, hidden)`, plus `cell` for LSTM.
 
-    output `(N..., S, K*H)` (forward then backward halves), hidden and cell `(N..., L*K, H)`.
+    output `(N..., S, K*H)` (forward then backward halves), hidden and cell `(N..., L*K, H)`, computed
+    in `dtype` (float64 or float32; values are rounded to it first).
     """
     op, direction, input_mode = validate.configuration(op, direction, input_mode)
     L = validate.positive_int(layer_count, "layer_count")
@@ -93,6 +96,9 @@ def rnn_v2(x, op, layer_count, hidden_size, weights, biases, *, max_seq_length=N
         raise ValueError(f"input_mode=SKIP requires data length E == hidden_size; got E={E}, hidden_size={H}")
     if cell_state is not None and op is not RNNOperation.LSTM:
         raise ValueError(f"cell_state is set but op={op.name}: only LSTM has a cell state")
+    dtype = np.dtype(dtype)
+    if dtype not in (np.float64, np.float32):
+        raise ValueError(f"dtype={dtype}; allowed: float64, float32")
     K = 2 if direction is RNNDirection.BIDIRECTION else 1
     layers = stack_parameters(weights, biases, op=op, layer_count=L, hidden_size=H, data_length=E,
                               direction=direction, input_mode=input_mode)
@@ -101,6 +107,9 @@ def rnn_v2(x, op, layer_count, hidden_size, weights, biases, *, max_seq_length=N
     h0 = np.zeros((N, L * K, H)) if hidden_state is None else validate.state(hidden_state, N, L * K, H, "hidden_state")
     c0 = np.zeros((N, L * K, H)) if cell_state is None else validate.state(cell_state, N, L * K, H, "cell_state")
 
+    if dtype != np.float64:
+        layers = [LayerParameters(*(None if v is None else v.astype(dtype) for v in p)) for p in layers]
+        x, h0, c0 = x.astype(dtype), h0.astype(dtype), c0.astype(dtype)
     with np.errstate(all="ignore"):  # NaN and Inf in data propagate as arithmetic does
         output, hidden, cell = _run(STEPS[op], len(GATES[op]), x.reshape(N, S, E).transpose(1, 0, 2),
                                     layers, h0, c0, lengths, K)

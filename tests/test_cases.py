@@ -156,3 +156,23 @@ def test_edge_cases_keep_their_promises():
     assert {c.max_seq_length for c in edge()} >= {1} and {c.hidden_size for c in edge()} >= {1}
     lengths = {name: EDGE[name].materialise().seq_lengths for name in ("lengths-all-one", "lengths-all-full")}
     assert np.all(lengths["lengths-all-one"] == 1) and np.all(lengths["lengths-all-full"] == EDGE["lengths-all-full"].max_seq_length)
+
+
+def test_the_default_run_reaches_the_traps():
+    """Every op's gates reach pre-activations in the hundreds, of both signs (past float32 exp's overflow
+    at 88.7), and the default run has ragged bidirectional, batch dims with lengths, and bidirectional
+    stacks with initial states."""
+    from trt_cases.executor.trace import reference_steps
+    from trt_cases.run import DEFAULT_SETS, select_cases
+
+    default = select_cases(DEFAULT_SETS)
+    for op in ("RELU", "TANH", "LSTM", "GRU"):
+        case = EDGE[f"huge-preactivation-{op.lower()}"]
+        assert case in default and case.op == op and case.weight_scale < 1e3
+        records = reference_steps(case).values()
+        for gate in [k for k in next(iter(records)) if k.startswith("gate.")]:
+            values = np.concatenate([r[gate].ravel() for r in records])
+            assert values.max() > 100 and values.min() < -100, (case.id, gate, values.min(), values.max())
+    assert any(c.K == 2 and c.seq_lengths and c.lengths == "ragged" for c in default)
+    assert any(len(c.batch_dims) >= 2 and c.seq_lengths and c.K == 2 for c in default)
+    assert any(c.K == 2 and c.layer_count >= 2 and c.hidden_state and c.op == op for c in default for op in ("LSTM", "GRU"))

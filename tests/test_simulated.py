@@ -148,11 +148,11 @@ def test_backward_pass_starting_at_S_minus_1_fails_and_trace_names_direction_and
     verdicts = {(v.layer, v.direction): v for v in trace(RAGGED, path)}
     assert verdicts[0, "fwd"], verdicts[0, "fwd"].line()
     backward = verdicts[0, "bwd"]
-    assert (backward.timestep, backward.iteration, backward.what) == (4, 0, "h"), backward.line()
+    assert (backward.timestep, backward.iteration, backward.what) == (4, 0, "c"), backward.line()  # LSTM: c before h
     lengths = RAGGED.materialise().seq_lengths.reshape(-1)
     assert lengths[backward.index[0]] < RAGGED.max_seq_length  # the departing sequence is one that ends early
-    h0 = RAGGED.materialise().hidden_state.reshape(4, 4, 4)  # (N, L*K, H): the reference holds it there
-    assert backward.expected == h0[backward.index[0], 1, backward.index[1]]
+    c0 = RAGGED.materialise().cell_state.reshape(4, 4, 4)  # (N, L*K, H): the reference holds it there
+    assert backward.expected == c0[backward.index[0], 1, backward.index[1]]
 
 
 def test_trace_command_prints_where_a_planted_bug_departs(monkeypatch, capsys):
@@ -160,8 +160,9 @@ def test_trace_command_prints_where_a_planted_bug_departs(monkeypatch, capsys):
     assert main(["trace", RAGGED.id, "--path", "loop"]) == 1
     out = capsys.readouterr().out
     assert "simulated-loop DISAGREES with the reference" in out and "not a TensorRT run" in out
-    assert "  layer 0 fwd: agrees over 5 timesteps (gate INPUT, gate FORGET, gate CELL, gate OUTPUT, h, c)\n" in out
-    assert "  layer 0 bwd: departs at timestep 4 (iteration 0 of 5) in h, sequence " in out
+    assert ("  layer 0 fwd: agrees over 5 timesteps (gate INPUT, gate FORGET, gate CELL, gate OUTPUT, c, h, "
+            "output sequence, layer output, hidden, cell)\n") in out
+    assert "  layer 0 bwd: departs at timestep 4 (iteration 0 of 5) in c, sequence " in out
 
 
 def test_trace_command_says_agrees_on_a_correct_network(capsys):
@@ -172,6 +173,6 @@ def test_trace_command_says_agrees_on_a_correct_network(capsys):
     assert verdicts == ["agrees"] * 4
 
 
-def test_trace_needs_the_loop_builders_names():
-    with pytest.raises(ValueError, match=r"trace needs the loop builder's tensor names; path 'onnx' has none"):
-        trace(RAGGED, "onnx")
+def test_trace_needs_a_loop_structure():
+    with pytest.raises(ValueError, match=r"path='native'; allowed: loop, drop-in, onnx"):
+        trace(RAGGED, "native")

@@ -68,7 +68,7 @@ def _parser():
     tracing = sub.add_parser("trace", help="simulate one case's network (NumPy executor) and localise where it "
                                            "departs from the reference")
     tracing.add_argument("case_id")
-    tracing.add_argument("--path", choices=["loop", "drop-in"], default="loop", help="network path (default: loop)")
+    tracing.add_argument("--path", choices=["loop", "drop-in", "onnx"], default="loop", help="network path (default: loop)")
     return parser
 
 

@@ -171,7 +171,10 @@ def _one(runner, case, references, outputs, xfails, env, stack, opened, repeats=
     build = None if build_before is None else runner.build_seconds - build_before
     if actual is None:
         return Record(status="built", build_seconds=build, run_seconds=seconds, **base)
-    result = compare(case, expected, actual, runner.name, runner.precision)
+    try:
+        result = compare(case, expected, actual, runner.name, runner.precision)
+    except ValueError as exc:  # outputs that cannot be compared (count, shape) are this case's error
+        return Record(status="error", reason=str(exc), run_seconds=seconds, **base)
     for output_name, value in zip(OUTPUT_NAMES, actual):
         outputs[f"{runner.name}/{case.id}/{output_name}"] = value
     known = known_mismatches.find(xfails, runner.name, case.id, env)

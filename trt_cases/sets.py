@@ -3,7 +3,10 @@
 - `seeds`: the cookbook chapter's configurations, with drawn (gate-distinguishing) weights.
 - `matrix`: op x direction x input mode x {no lengths, ragged lengths} x {1, 3 layers} x
   {default, set initial states}, at small sizes: 128 cases.
-- `edge`: boundary sizes, degenerate lengths, saturation, growth and chaos, named one by one.
+- `edge`: boundary sizes, degenerate lengths, saturation, growth and chaos, and the traps the
+  default run must reach (gate pre-activations in the hundreds, past float32 `exp`'s overflow at
+  88.7, for every op; ragged bidirectional; several batch dims with lengths; bidirectional stacks
+  with initial states), named one by one.
 """
 
 from __future__ import annotations
@@ -63,6 +66,24 @@ EDGE = {
     "many-batch-dims": Case("GRU", layer_count=2, hidden_size=3, max_seq_length=4, data_length=3, batch_dims=(2, 1, 3),
                             seq_lengths=True, hidden_state=True, input_mode="SKIP", seed=111),
     "chaotic-tanh": Case("TANH", hidden_size=32, max_seq_length=128, data_length=4, batch_dims=(4,), weight_scale=3.3, seed=112),
+    # Weight scale 200: every gate's pre-activation reaches the hundreds, of both signs (tests/test_cases.py
+    # pins it), where an activation written with a float32 exp that overflows (past 88.7) gives NaN.
+    "huge-preactivation-relu": Case("RELU", hidden_size=4, max_seq_length=2, data_length=4, batch_dims=(2,), weight_scale=200.0,
+                                    direction="BIDIRECTION", seed=120),
+    "huge-preactivation-tanh": Case("TANH", hidden_size=6, max_seq_length=6, data_length=5, batch_dims=(3,), weight_scale=200.0,
+                                    hidden_state=True, seed=121),
+    "huge-preactivation-lstm": Case("LSTM", hidden_size=6, max_seq_length=6, data_length=5, batch_dims=(3,), weight_scale=200.0,
+                                    direction="BIDIRECTION", hidden_state=True, cell_state=True, seed=122),
+    "huge-preactivation-gru": Case("GRU", hidden_size=6, max_seq_length=6, data_length=5, batch_dims=(3,), weight_scale=200.0,
+                                   direction="BIDIRECTION", seq_lengths=True, seed=123),
+    "ragged-bidirectional": Case("TANH", hidden_size=4, max_seq_length=6, data_length=3, batch_dims=(5,), direction="BIDIRECTION",
+                                 seq_lengths=True, hidden_state=True, seed=124),
+    "batch-dims-lengths-bidirectional": Case("LSTM", hidden_size=3, max_seq_length=5, data_length=4, batch_dims=(2, 3),
+                                             direction="BIDIRECTION", seq_lengths=True, hidden_state=True, cell_state=True, seed=125),
+    "bidirectional-layers-states-lstm": Case("LSTM", layer_count=2, hidden_size=4, max_seq_length=5, data_length=3, batch_dims=(2, 2),
+                                             direction="BIDIRECTION", seq_lengths=True, hidden_state=True, cell_state=True, seed=126),
+    "bidirectional-layers-states-gru": Case("GRU", layer_count=3, hidden_size=3, max_seq_length=4, data_length=5, batch_dims=(3,),
+                                            direction="BIDIRECTION", hidden_state=True, seed=127),
 }
 
 

@@ -1,14 +1,32 @@
-"""Localise a disagreement: per layer and direction, the first timestep and gate (or state h/c) where
-a network's simulated per-step values depart from the reference's.
+"""Localise a disagreement: per layer and direction, the first place where a network's values depart
+from the reference's: a step's gate, `c` or `h`, the direction's output sequence, the layer's output
+after the two directions are concatenated, the network's `output`, or the final `hidden`/`cell`.
 
-The network side asks the executor for the loop builder's named tensors (`input/L0.fwd.gate.INPUT`,
-`input/L0.fwd.h`, ...; see `trt_cases.loop_builder`), each stacked over the loop's iterations. The
-reference side runs the reference's own pieces (`stack_parameters`, the cell step functions and
+What is compared, in this order for each layer index (a departure explains what comes after it):
+- **Per step** (loop and drop-in paths, whose tensors the loop builder names `input/L<l>.<fwd|bwd>.<what>`):
+  each gate's pre-activation, then `c` (LSTM), then `h`, iteration by iteration. Iteration k is
+  timestep k forward, S-1-k backward.
+- **Output sequence**: the direction's loop output (loop, drop-in; CONCATENATE or REVERSE) or the
+  ONNX node's `layer<l>/Y` direction slice (onnx path), in timestep order: masking past a length and
+  the backward half's re-assembly show here.
+- **Layer output**: the direction's half of the layer's concatenated output (the CONCATENATION of the
+  two loop outputs; `layer<l>/output` on the onnx path): the directions' order shows here.
+- **`output`**: the direction's half of the network output (last layer only).
+- **Final states**: `layer<l>/Y_h`, `Y_c` (onnx path), then the network outputs `hidden` and `cell`,
+  row `layer_index`.
+
+The ONNX parser's loop interior (both directions in one loop, tensors named by a counter such as
+`layer0/LSTM_87` or `(Unnamed Layer* 110) [Matrix Multiply]`) has no names that map to gates or
+states, so the onnx path is traced from the output sequence on.
+
+The reference side runs the reference's own pieces (`stack_parameters`, the cell step functions and
 `reference.scan.scan`) layer by layer, recording each step's arguments: the state after step k is
 what step k+1 received (or what the scan returned, after the last one), so masking and the backward
-start at `len-1` are the reference's, not re-implemented here. A gate's value is its pre-activation,
-computed from the recorded previous state with the cell equations of `reference.cells`. Iteration
-k is timestep k forward, S-1-k backward.
+start at `len-1` are the reference's, not re-implemented here. A gate's value is its pre-activation.
+
+`trace(case, path)` reads the simulated network (the NumPy executor); `trace_engine(case, path,
+runner)` marks the same tensors as outputs of a real TensorRT engine (tensors inside a loop through an
+added CONCATENATE loop output) and compares them with the same reference values, by name.
 """
 
 from __future__ import annotations
@@ -18,7 +36,6 @@ import dataclasses
 import numpy as np
 
 from reference import GATES, RNNDirection, RNNInputMode, RNNOperation
-from reference.cells import sigmoid
 from reference.rnn_v2 import STEPS, stack_parameters
 from reference.scan import scan
 
@@ -28,7 +45,8 @@ from ..networks import build_network
 from . import execute
 
 DIRECTIONS = ("fwd", "bwd")
-TRACEABLE_PATHS = ("loop", "drop-in")  # the paths whose networks carry the loop builder's names
+TRACEABLE_PATHS = ("loop", "drop-in", "onnx")
+SEQUENCES = ("output sequence", "layer output", "output")  # compared timestep by timestep
 
 
 @dataclasses.dataclass(frozen=True)
@@ -37,61 +55,218 @@ class StepVerdict:
     layer: int
     direction: str  # "fwd" or "bwd"
     steps: int
-    compared: tuple  # what was compared at each step, e.g. ("gate INPUT", "h")
-    timestep: int | None = None  # None: agrees
+    compared: tuple  # what was compared, in order, e.g. ("gate INPUT", "c", "h", "output sequence", "hidden")
+    timestep: int | None = None  # None for a final state, or when it agrees
     iteration: int | None = None
-    what: str = ""
+    what: str = ""  # "": agrees
     index: tuple = ()  # (sequence, unit) of the worst element
     observed: float = float("nan")
     expected: float = float("nan")
     allowed: float = 0.0
 
     def __bool__(self) -> bool:
-        return self.timestep is None
+        return not self.what
 
     def line(self) -> str:
         where = f"layer {self.layer} {self.direction}"
         if self:
             return f"{where}: agrees over {self.steps} timesteps ({', '.join(self.compared)})"
-        return (f"{where}: departs at timestep {self.timestep} (iteration {self.iteration} of {self.steps}) in "
-                f"{self.what}, sequence {self.index[0]} unit {self.index[1]}: simulated {self.observed!r}, "
-                f"reference {self.expected!r} (|error| {abs(self.observed - self.expected):.3e} > "
-                f"allowed {self.allowed:.3e})")
+        at = (f"at timestep {self.timestep} (iteration {self.iteration} of {self.steps}) "
+              if self.timestep is not None else "")
+        return (f"{where}: departs {at}in {self.what}, sequence {self.index[0]} unit {self.index[1]}: "
+                f"observed {self.observed!r}, reference {self.expected!r} (|error| "
+                f"{abs(self.observed - self.expected):.3e} > allowed {self.allowed:.3e})")
 
 
-def trace(case: Case, path: str = "loop") -> list[StepVerdict]:
-    """For each layer and direction of `case`'s network on `path`, where it first departs from the reference."""
-    if path not in TRACEABLE_PATHS:
-        raise ValueError(f"trace needs the loop builder's tensor names; path {path!r} has none "
-                         f"(allowed: {', '.join(TRACEABLE_PATHS)})")
-    expected = reference_steps(case)
-    observed = network_steps(case, path)
-    spread = SENSITIVITY_FACTOR * sensitivity(case, ROUNDING["float64"])
-    return [first_departure(case, key, observed[key], expected[key], spread) for key in expected]
+@dataclasses.dataclass(frozen=True)
+class Probe:
+    """One network tensor traced: which layer index and quantity it shows, and how to read it.
+
+    `read(value)` turns the tensor's value into the reference's layout: `(iterations, N, H)` per step,
+    `(S, N, H)` for sequences (timestep order), `(N, H)` for final states.
+    """
+    layer: int
+    direction: int
+    what: str
+    tensor: str
+    read: object
+    reference: str  # the key of `reference_steps`' record it is compared with
+    per_step: bool = False  # a tensor inside a loop: one value per iteration
 
 
-def network_steps(case: Case, path: str) -> dict:
-    """The simulated per-step values of `case`'s network: (layer, direction) -> name -> (steps, N, H)."""
+def trace(case: Case, path: str = "loop", precision: str = "float64") -> list[StepVerdict]:
+    """For each layer and direction of `case`'s simulated network on `path`, where it first departs."""
+    _check_path(path)
     net = build_network(case, path)
-    names = {(layer, d): {what: f"input/L{layer}.{DIRECTIONS[d]}.{what}" for what in _labels(case)}
-             for layer in range(case.layer_count) for d in range(case.K)}
-    wanted = {name for labels in names.values() for name in labels.values()}
-    values = execute(net.network, net.feeds, keep=wanted.__contains__)
-    for key, labels in names.items():
-        if labels["h"] not in values:
-            raise ValueError(f"the {path} network of {case.id} has no tensor {labels['h']!r}")
-    return {key: {what: values[name] for what, name in labels.items() if name in values}
-            for key, labels in names.items()}
+    found = probes(case, path, net.network)
+    values = execute(net.network, net.feeds, keep={p.tensor for p in found})
+    return verdicts(case, found, values, precision)
 
 
-def _labels(case):
-    """The per-step values traced, in the order they are checked: gates, then h, then c for LSTM."""
+def trace_engine(case: Case, path: str, runner) -> list[StepVerdict]:
+    """`trace` on a real engine: the traced tensors marked as engine outputs, run by `runner`.
+
+    `runner` is an entered `trt_cases.runners.trt_runner.TensorRTRunner` (it owns the CUDA stream and
+    the TensorRT runtime); its precision sets the tolerance. Raises RuntimeError with the runner's
+    reason where it cannot run.
+    """
+    from ..engine import build_plan
+    from ..runners import trt_runner
+
+    _check_path(path)
+    if path != runner.path:
+        raise ValueError(f"path={path!r} but the runner {runner.name} builds the {runner.path} path")
+    reason = runner.unsupported(case)
+    if reason:
+        raise RuntimeError(f"cannot trace {case.id} on {runner.name}: {reason}")
+    if runner._stream is None:
+        raise RuntimeError(f"{runner.name}: enter the runner first (`with TensorRTRunner(...) as runner:`)")
+    net = runner.network(case)  # the runner's own typing, precision and I/O form
+    found = probes(case, path, net.network)
+    outputs = mark_probes(net.network, found)
+    plan, _ = build_plan(net, flags=runner.builder_flags(), strict_fp32=runner.engine_precision == "fp32")
+    engine = runner._runtime.deserialize_cuda_engine(plan)
+    if engine is None:
+        raise RuntimeError(f"{runner.name}: the traced engine for {case.id} failed to deserialize")
+    try:
+        values = trt_runner.execute_all(engine, net.feeds, runner._stream)
+    finally:
+        runner._stream.release()
+    return verdicts(case, found, {name: values[out] for name, out in outputs.items()}, runner.precision)
+
+
+def _check_path(path):
+    if path not in TRACEABLE_PATHS:
+        raise ValueError(f"path={path!r}; allowed: {', '.join(TRACEABLE_PATHS)} (the native IRNNv2Layer has "
+                         "no loop structure to trace)")
+
+
+# --- the network side: which tensors show what ------------------------------------------------------
+
+def probes(case: Case, path: str, network) -> list[Probe]:
+    """The tensors of `network` (built for `case` along `path`) that map to reference quantities."""
+    from .. import trt_api
+    from .graph import Loop, read
+
+    N, S, H, L, K = _sizes(case)
+    graph = read(network, trt_api.load().module)
+    found = []
+    if path == "onnx":
+        for layer in range(L):
+            for d in range(K):
+                found += [Probe(layer, d, "output sequence", f"layer{layer}/Y", lambda v, d=d: v[:, d], "sequence"),
+                          Probe(layer, d, "layer output", f"layer{layer}/output", lambda v, d=d: _half(v, d, H), "sequence"),
+                          Probe(layer, d, "Y_h", f"layer{layer}/Y_h", lambda v, d=d: v[d], "final h")]
+                if case.op == "LSTM":
+                    found.append(Probe(layer, d, "Y_c", f"layer{layer}/Y_c", lambda v, d=d: v[d], "final c"))
+    else:
+        loops = {step.name: step for step in graph.schedule if isinstance(step, Loop)}
+        concats = [step for step in graph.schedule if not isinstance(step, Loop) and step.kind == "CONCATENATION"]
+        for layer in range(L):
+            sequences = {}
+            for d in range(K):
+                scope = f"input/L{layer}.{DIRECTIONS[d]}"
+                for label in _step_labels(case):
+                    found.append(Probe(layer, d, label.replace(".", " "), f"{scope}.{label}", lambda v: v, label, per_step=True))
+                loop = loops.get(scope)
+                sequence = None if loop is None else next(
+                    (rec.outputs[0] for rec in loop.outputs if rec.layer.kind.name in ("CONCATENATE", "REVERSE")), None)
+                if sequence is not None:
+                    sequences[d] = sequence
+                    found.append(Probe(layer, d, "output sequence", sequence, lambda v: v.transpose(1, 0, 2), "sequence"))
+            concat = next((c for c in concats if len(sequences) == K == 2 and set(sequences.values()) <= set(c.inputs)), None)
+            if concat is not None:
+                found += [Probe(layer, d, "layer output", concat.outputs[0],
+                                lambda v, d=d: _half(v.transpose(1, 0, 2), d, H), "sequence") for d in range(K)]
+    for layer in range(L):
+        for d in range(K):
+            if layer == L - 1:
+                found.append(Probe(layer, d, "output", "output",
+                                   lambda v, d=d: _half(v.reshape(N, S, K * H).transpose(1, 0, 2), d, H), "sequence"))
+            index = K * layer + d
+            found += [Probe(layer, d, name, name, lambda v, i=index: v.reshape(N, L * K, H)[:, i], f"final {name[0]}")
+                      for name in (("hidden", "cell") if case.op == "LSTM" else ("hidden",))]
+    missing = sorted({p.tensor for p in found} - set(graph.tensors))
+    if missing:
+        raise ValueError(f"the {path} network of {case.id} lacks the traced tensors {missing}")
+    return found
+
+
+def mark_probes(network, found) -> dict:
+    """Mark every probed tensor as a network output; return tensor name -> output name.
+
+    A tensor inside a loop cannot be an output: it gets a CONCATENATE loop output on a new axis 0 (one
+    slice per iteration, in iteration order, as the executor stacks them), marked as `trace/<name>`.
+    """
+    from .. import trt_api
+
+    trt = trt_api.load().module
+    tensors, loops = {}, {}
+    for i in range(network.num_layers):
+        layer = network.get_layer(i)
+        for k in range(layer.num_outputs):
+            tensors[layer.get_output(k).name] = layer.get_output(k)
+    marked = {network.get_output(i).name for i in range(network.num_outputs)}
+    outputs = {}
+    for probe in found:
+        if probe.tensor in outputs:
+            continue
+        tensor = tensors[probe.tensor]
+        if probe.per_step:
+            loop, trip = loops.get(_scope(probe.tensor)) or _loop_of(network, trt, probe.tensor, loops)
+            out = loop.add_loop_output(tensor, trt.LoopOutput.CONCATENATE, 0)
+            out.set_input(1, trip)
+            tensor = out.get_output(0)
+            tensor.name = f"trace/{probe.tensor}"
+        if tensor.name not in marked:
+            network.mark_output(tensor)
+            marked.add(tensor.name)
+        outputs[probe.tensor] = tensor.name
+    return outputs
+
+
+def _scope(name):
+    """The loop a loop builder name belongs to: `input/L0.fwd.h`, `input/L0.fwd.gate.INPUT` -> `input/L0.fwd`."""
+    head, _, tail = name.partition("/")
+    return f"{head}/{'.'.join(tail.split('.')[:2])}"
+
+
+def _loop_of(network, trt, name, loops):
+    """The ILoop holding loop builder tensor `name`, and its trip count tensor."""
+    scope = _scope(name)
+    for i in range(network.num_layers):
+        layer = network.get_layer(i)
+        if layer.type.name == "TRIP_LIMIT":
+            layer.__class__ = trt.ITripLimitLayer
+            if layer.loop.name == scope:
+                loops[scope] = (layer.loop, layer.get_input(0))
+                return loops[scope]
+    raise ValueError(f"no loop named {scope!r} holds tensor {name!r}")
+
+
+def _half(v, d, H):
+    return v[..., d * H:(d + 1) * H]
+
+
+def _sizes(case):
+    return (int(np.prod(case.batch_dims, dtype=np.int64)), case.max_seq_length, case.hidden_size,
+            case.layer_count, case.K)
+
+
+def _step_labels(case):
+    """The per-step values traced, in the order they are checked: gates, then c (LSTM), then h."""
     op = RNNOperation[case.op]
-    return [f"gate.{gate.name}" for gate in GATES[op]] + ["h"] + (["c"] if op is RNNOperation.LSTM else [])
+    return [f"gate.{gate.name}" for gate in GATES[op]] + (["c"] if op is RNNOperation.LSTM else []) + ["h"]
 
+
+# --- the reference side -----------------------------------------------------------------------------
 
 def reference_steps(case: Case, materials=None) -> dict:
-    """The reference's per-step values: (layer, direction) -> name -> (steps, N, H), in processing order."""
+    """The reference's values: (layer, direction) -> name -> array.
+
+    Per step (iteration order, `(steps, N, H)`): `gate.<GATE>` (pre-activations), `c` (LSTM), `h`;
+    `sequence`, the direction's output in timestep order `(S, N, H)`; `final h`, `final c` `(N, H)`.
+    """
     m = case.materialise() if materials is None else materials
     op, K, L, H, S = RNNOperation[case.op], case.K, case.layer_count, case.hidden_size, case.max_seq_length
     layers = stack_parameters(m.weights, m.biases, op=op, layer_count=L, hidden_size=H, data_length=case.data_length,
@@ -110,7 +285,7 @@ def reference_steps(case: Case, materials=None) -> dict:
                 calls = []
                 out, h, c = scan(_recording(STEPS[op], calls), xw, h0[:, K * layer + d], c0[:, K * layer + d],
                                  p.R, p.Rb, lengths, reverse=d == 1)
-                steps[(layer, d)] = _per_step(op, calls, h, c, p)
+                steps[(layer, d)] = {**_per_step(op, calls, h, c, p), "sequence": out, "final h": h, "final c": c}
                 halves.append(out)
             x = np.concatenate(halves, axis=-1)
     return steps
@@ -136,6 +311,8 @@ def _per_step(op, calls, h_last, c_last, p):
 
 def gate_values(op, xw_t, h, R, Rb):
     """Each gate's pre-activation at one step, in `GATES[op]` order (the equations of `reference.cells`)."""
+    from reference.cells import sigmoid
+
     if op is RNNOperation.GRU:
         xz, xr, xh = np.split(xw_t, 3, axis=-1)
         hz, hr, hh = np.split(h @ R.T + Rb, 3, axis=-1)
@@ -143,23 +320,61 @@ def gate_values(op, xw_t, h, R, Rb):
     return np.split(xw_t + h @ R.T + Rb, len(GATES[op]), axis=-1)
 
 
-def first_departure(case, key, observed, expected, spread) -> StepVerdict:
-    """The first iteration, and the first value in `_labels` order, where `observed` departs from `expected`."""
+# --- comparing ----------------------------------------------------------------------------------------
+
+def verdicts(case: Case, found, values: dict, precision: str = "float64") -> list[StepVerdict]:
+    """Per layer index, the first probe (in `found` order, per-step ones iteration by iteration) that departs."""
+    expected = reference_steps(case)
+    spread = SENSITIVITY_FACTOR * sensitivity(case, ROUNDING[precision])
+    result = []
+    for (layer, d), record in expected.items():
+        mine = [p for p in found if (p.layer, p.direction) == (layer, d)]
+        pairs = [(p.what, np.asarray(p.read(values[p.tensor]), dtype=np.float64), record[p.reference], p.per_step)
+                 for p in mine]
+        result.append(first_departure(case, (layer, d), pairs, spread, precision))
+    return result
+
+
+def first_departure(case, key, pairs, spread, precision="float64") -> StepVerdict:
+    """The first departure among `pairs` `(what, observed, expected, per_step)`: per-step values iteration
+    by iteration (in `pairs` order within an iteration), then each sequence timestep by timestep in
+    processing order, then each final state."""
     layer, d = key
-    labels = [label for label in _labels(case) if label in observed]
-    steps = expected["h"].shape[0]
-    compared = tuple(label.replace(".", " ") for label in labels)
-    allowed = {label: max(TOLERANCE["float64"] * max(1.0, float(np.max(np.abs(expected[label]), initial=0.0))), spread)
-               for label in labels}
-    for k in range(steps):
-        for label in labels:
-            a, e = observed[label][k], expected[label][k]
-            same = (a == e) | (np.isnan(a) & np.isnan(e))  # equal infinities and NaN in both agree
-            error = np.where(same, 0.0, np.abs(a - e))
-            error = np.where(np.isnan(error), np.inf, error)
-            if np.max(error, initial=0.0) > allowed[label]:
-                n, j = np.unravel_index(int(np.argmax(error)), error.shape)
-                return StepVerdict(layer, DIRECTIONS[d], steps, compared, k if d == 0 else steps - 1 - k, k,
-                                   label.replace(".", " "), (int(n), int(j)), float(observed[label][k][n, j]),
-                                   float(expected[label][k][n, j]), allowed[label])
-    return StepVerdict(layer, DIRECTIONS[d], steps, compared)
+    S = case.max_seq_length
+    compared = tuple(what for what, *_ in pairs)
+    allowed = {what: max(TOLERANCE[precision] * max(1.0, float(np.max(np.abs(e[np.isfinite(e)]), initial=0.0))), spread)
+               for what, _, e, _ in pairs}
+    stepwise = [pair for pair in pairs if pair[3]]
+    for k in range(S):
+        for what, a, e, _ in stepwise:
+            verdict = _departs(a[k], e[k], allowed[what])
+            if verdict:
+                return _verdict(layer, d, S, compared, what, k, verdict, allowed[what])
+    for what, a, e, _ in (pair for pair in pairs if pair[0] in SEQUENCES):
+        for t in (range(S) if d == 0 else range(S - 1, -1, -1)):  # in processing order
+            verdict = _departs(a[t], e[t], allowed[what])
+            if verdict:
+                return _verdict(layer, d, S, compared, what, t if d == 0 else S - 1 - t, verdict, allowed[what])
+    for what, a, e, _ in (pair for pair in pairs if not pair[3] and pair[0] not in SEQUENCES):
+        verdict = _departs(a, e, allowed[what])
+        if verdict:
+            return _verdict(layer, d, S, compared, f"{what} (final state)", None, verdict, allowed[what])
+    return StepVerdict(layer, DIRECTIONS[d], S, compared)
+
+
+def _departs(a, e, allowed):
+    """`(index, observed, expected)` of the worst element of `a` against `e` if it exceeds `allowed`, else None."""
+    same = (a == e) | (np.isnan(a) & np.isnan(e))  # equal infinities and NaN in both agree
+    with np.errstate(invalid="ignore"):
+        error = np.where(same, 0.0, np.abs(a - e))
+    error = np.where(np.isnan(error), np.inf, error)
+    if np.max(error, initial=0.0) <= allowed:
+        return None
+    index = np.unravel_index(int(np.argmax(error)), error.shape)
+    return tuple(int(i) for i in index), float(a[index]), float(e[index])
+
+
+def _verdict(layer, d, S, compared, what, iteration, found, allowed):
+    index, observed, expected = found
+    timestep = None if iteration is None else (iteration if d == 0 else S - 1 - iteration)
+    return StepVerdict(layer, DIRECTIONS[d], S, compared, timestep, iteration, what, index, observed, expected, allowed)

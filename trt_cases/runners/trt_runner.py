@@ -216,14 +216,17 @@ class TensorRTRunner(contextlib.AbstractContextManager):
                             f"{self.network_precision} tensor types: {problems}")
         return net
 
+    def builder_flags(self) -> tuple:
+        """Weak typing: the precision's BuilderFlag; strong typing: the network's types decide, TF32 aside."""
+        return FLAGS[self.engine_precision] if self.typing == "weak" or self.engine_precision == "tf32" else ()
+
     def plan(self, case: Case) -> bytes:
         """The serialized engine for `case`, from the cache or freshly built."""
         fields = self.engine_fields(case)
 
         def build():
             net = self.network(case)
-            # weak typing: the precision's flag; strong typing: the network's types decide, TF32 aside
-            flags = FLAGS[self.engine_precision] if self.typing == "weak" or self.engine_precision == "tf32" else ()
+            flags = self.builder_flags()
             timing = None
             if self.timing_cache_root is not None:
                 timing = TimingCacheFile(self.timing_cache_root, {k: fields[k] for k in ("tensorrt", "compute_capability")})
@@ -303,6 +306,12 @@ def execute(engine, feeds: dict, stream: cuda_memory.Stream, tensors=None, conte
     int32). `tensors` is `io_tensors(engine)` and `context` a new execution context unless given
     (the runner passes its kept ones; tests pass them for a stand-in engine).
     """
+    outputs = execute_all(engine, feeds, stream, tensors, context)
+    return tuple(outputs[name] for name in OUTPUT_NAMES if name in outputs)
+
+
+def execute_all(engine, feeds: dict, stream: cuda_memory.Stream, tensors=None, context=None) -> dict:
+    """Run `engine` once on `feeds`; returns every output by name as float64 (trace marks extra ones)."""
     context = engine.create_execution_context() if context is None else context
     names, outputs, buffers = io_tensors(engine) if tensors is None else tensors, {}, {}
     for name, is_input, shape, dtype in names:
@@ -327,8 +336,8 @@ def execute(engine, feeds: dict, stream: cuda_memory.Stream, tensors=None, conte
     for name, array in outputs.items():
         buffers[name].download(array, stream.handle)
     stream.synchronize()
-    return tuple((bf16_values(outputs[name]) if outputs[name].dtype == BF16_BITS else outputs[name]).astype(np.float64)
-                 for name in OUTPUT_NAMES if name in outputs)
+    return {name: (bf16_values(array) if array.dtype == BF16_BITS else array).astype(np.float64)
+            for name, array in outputs.items()}
 
 
 def numpy_dtype(trt, data_type) -> np.dtype:
