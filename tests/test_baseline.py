@@ -54,7 +54,7 @@ def test_failures_in_both_runs_are_listed_not_hidden(tmp_path, capsys):
     assert compare_cli(tmp_path, document(runs), document(runs)) == 0
     out = capsys.readouterr().out
     assert "no changes" not in out
-    assert f"failing    still failing" in out and LSTM in out and GRU in out
+    assert "failing    still failing" in out and LSTM in out and GRU in out
     assert "0 regression(s), 2 still failing" in out
 
 
@@ -64,13 +64,13 @@ def test_skipped_then_failed_is_a_regression(tmp_path, capsys):
     before = document([record(LSTM, status="skipped"), record(TANH)])
     after = document([record(LSTM, status="failed"), record(TANH)])
     assert compare_cli(tmp_path, before, after) == 1
-    assert f"REGRESSION skipped -> failed" in capsys.readouterr().out
+    assert "REGRESSION skipped -> failed" in capsys.readouterr().out
 
 
 def test_new_cases_are_listed_and_a_new_failing_case_is_a_regression(tmp_path, capsys):
     before = document([record(TANH)])
     assert compare_cli(tmp_path, before, document([record(TANH), record(GRU, status="failed")])) == 1
-    assert f"REGRESSION new case failing" in capsys.readouterr().out
+    assert "REGRESSION new case failing" in capsys.readouterr().out
     diff = baseline.compare_runs(before, document([record(TANH), record(GRU)]))
     assert kinds(diff) == {("new case", GRU, "onnxruntime", False)} and diff.exit_status() == 0
 
@@ -90,7 +90,7 @@ def test_pytest_results_compare_with_cli_results(tmp_path, capsys):
     pytest_run = document([record(LSTM), record(GRU, status="failed"), record(LSTM, backend="torch-cpu-float64")], sets=["pytest"])
     assert compare_cli(tmp_path, cli_run, pytest_run) == 1
     out = capsys.readouterr().out
-    assert f"REGRESSION new failure" in out and GRU in out
+    assert "REGRESSION new failure" in out and GRU in out
     assert "compared 2 (case, backend) pairs present in both runs; 2 ran only in the baseline, 1 only in the current run" in out
     diff = baseline.compare_runs(cli_run, pytest_run)
     assert ("only in baseline", TANH, "onnxruntime", False) in kinds(diff)  # the pytest run did not select it

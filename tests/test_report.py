@@ -8,7 +8,6 @@ tolerance, and backends that did not run at all. The chaotic `tanh ... w3.3` edg
 """
 
 import json
-import pathlib
 import re
 import shutil
 import subprocess
@@ -16,7 +15,7 @@ import subprocess
 import numpy as np
 import pytest
 
-from trt_cases import baseline, report, results
+from trt_cases import report, results
 from trt_cases.cli import main
 
 LSTM_FAR = "lstm-bi-linear-L2-H4-S1-E3-B2-fp32-s101"  # failed at 30x the tolerance
