@@ -203,7 +203,13 @@ class _Proxy:
             return lambda bases: (target,)
         owner = _Proxy._owner(self)
         if (owner, name) in rec.hidden:
-            raise HiddenAttribute(rec.add(Event("read", owner, name, site(), hidden=True)))
+            event = rec.add(Event("read", owner, name, site(), hidden=True))
+            value = getattr(target, name, None) if role == "instance" else None
+            if value is None or callable(value):
+                raise HiddenAttribute(event)
+            # A property the version lacks, set on this TensorRT-RTX network (the RTX ONNX parser sets
+            # ISliceLayer.axes): that version's parser would not make such a layer; read it as it is.
+            return rec.wrap(value, owner, name, unbound=False)
         try:
             value = getattr(target, name)
         except AttributeError:
