@@ -59,13 +59,15 @@ def test_recording_covers_every_path(baseline):
 
 
 def test_checker_rejects_what_a_version_lacks():
-    """The check itself fails on misuse: wrong arity, wrong argument kind, a missing member, a read-only write."""
+    """The check itself fails on misuse: wrong arity, wrong argument kind, a missing member,
+    a read-only write, a write of the wrong kind, an implicit-batch network on 8.6."""
     api = api_of("8.6")
     site = "trt_cases/example.py:1"
     bad = [Event("call", "INetworkDefinition", "add_slice", site, args=("ITensor", "tuple[int]")),
            Event("call", "INetworkDefinition", "add_slice", site, args=("ITensor", "str", "tuple[int]", "tuple[int]")),
            Event("read", "BuilderFlag", "BF16", site),
            Event("write", "ILayer", "num_outputs", site, args=("int",)),
+           Event("write", "ITensor", "name", site, args=("int",)),
            Event("call", "Builder", "create_network", site, args=("int",), values=(0,))]
     good = [Event("call", "INetworkDefinition", "add_slice", site, args=("ITensor", "tuple[int]", "list[int]", "Dims")),
             Event("call", "Builder", "create_network", site, args=("int",), values=(1,)),

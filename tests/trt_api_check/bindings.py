@@ -79,11 +79,14 @@ def unpacked(label) -> tuple[str, pathlib.Path]:
     found = sorted(wheels.glob(f"{name}-{version}-*.whl"))
     if out.returncode or not found:
         raise Unavailable(f"pip could not download {dist}=={version} for this Python: {out.stderr.strip()[-300:]}")
-    tmp = target.with_suffix(".partial")
+    tmp = target.with_name(f"{target.name}.partial-{os.getpid()}")
     shutil.rmtree(tmp, ignore_errors=True)
     with zipfile.ZipFile(found[-1]) as wheel:
         wheel.extractall(tmp)
-    tmp.rename(target)
+    try:
+        tmp.rename(target)
+    except OSError:  # another process unpacked it first
+        shutil.rmtree(tmp, ignore_errors=True)
     return version, target
 
 

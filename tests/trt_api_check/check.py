@@ -127,6 +127,12 @@ def fits(api, signature, event) -> bool:
     return all(rest.values())
 
 
+def setter_takes(api, entry, kind) -> bool:
+    """Whether a property's setter (`(arg0: X, arg1: T)`) takes a value of `kind`; True where unknown."""
+    params = parameters(entry.get("setter") or "")
+    return len(params) < 2 or accepts(api, params[1][1], kind)
+
+
 def semantic(api, event):
     """Problems no signature shows: an implicit-batch network where TensorRT still has implicit batch."""
     if event.op == "call" and (event.owner, event.attr) == ("Builder", "create_network"):
@@ -174,6 +180,9 @@ def problems_of(api, events, failures):
             add(event.symbol, "no such attribute", event)
         elif event.op == "write" and not api.entry(event.owner, event.attr).get("writable", False):
             add(event.symbol, "read-only attribute", event)
+        elif event.op == "write" and not setter_takes(api, api.entry(event.owner, event.attr), event.args[0]):
+            add(event.symbol, f"its setter does not take {event.args[0]} "
+                              f"({api.entry(event.owner, event.attr)['setter']})", event)
         elif event.op == "call":
             sigs = api.signatures(event.owner, event.attr)
             if sigs and not any(fits(api, s, event) for s in sigs):

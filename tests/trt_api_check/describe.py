@@ -30,7 +30,8 @@ def describe_attr(cls, attr):
     except AttributeError:
         return None
     if isinstance(static, property):
-        return {"kind": "property", "writable": static.fset is not None}
+        setter = re.match(r"\((.*)\) -> None", (getattr(static.fset, "__doc__", None) or "").strip())
+        return {"kind": "property", "writable": static.fset is not None, "setter": setter and setter.group(1)}
     if isinstance(cls, type) and hasattr(cls, "__members__") and attr in cls.__members__:
         return {"kind": "enum"}
     if callable(value):
