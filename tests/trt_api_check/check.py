@@ -146,6 +146,36 @@ def semantic(api, event):
     return None
 
 
+def absent_enums(api) -> dict:
+    """Every enum class and member of this version that the installed TensorRT(-RTX) lacks, revealed at
+    once (revealing what the suite never reads changes nothing; it saves replaying round by round)."""
+    from trt_cases import trt_api
+
+    here = trt_api.load().module
+    out = {}
+    for name, cls in api.classes.items():
+        if not cls.get("enum"):
+            continue
+        mine = getattr(here, name, None)
+        if mine is None:
+            out["", name] = {"enum": cls["members"]}
+        else:
+            out.update({(name, m): v for m, v in cls["members"].items() if not hasattr(mine, m)})
+    return out
+
+
+def revealable(api, owner, attr):
+    """How the recorder plays `owner.attr`, absent in TensorRT-RTX, when this version has it (or None)."""
+    if owner == "" and api.classes.get(attr, {}).get("enum"):
+        return {"enum": api.classes[attr]["members"]}
+    members = api.classes.get(owner, {}).get("members", {})
+    if attr in members:
+        return members[attr]
+    if (api.entry(owner, attr) or {}).get("kind") == "callable" and owner:
+        return "method"
+    return None
+
+
 def unreachable(api, event) -> bool:
     """A layer class read for a LayerType this version lacks (the executor reads the class of each layer
     it meets): no network of this version has such a layer, so the read cannot happen here."""
@@ -194,26 +224,30 @@ def problems_of(api, events, failures):
     return found
 
 
-def check_version(api, baseline, record=scenarios.record, rounds=4):
+def check_version(api, baseline, record=scenarios.record, rounds=12):
     """Play the suite against `api`: hide what it lacks, re-record, check. Returns (problems, guarded).
 
-    `problems`: readable lines; `guarded`: symbols the version lacks that the suite probes and falls back from.
+    `problems`: readable lines; `guarded`: symbols the version lacks that the suite probes and falls back from,
+    and symbols it has that TensorRT-RTX lacks, whose branch was played with stand-ins.
     """
     events, failures = baseline
-    hidden, revealed = set(), {}
+    hidden, revealed, upfront = set(), {}, absent_enums(api)  # what the current `events` were played with
+    revealed_all = []
     for _ in range(rounds):
         lacking = {(e.owner, e.attr) for e in events if e.op in ("read", "write") and not e.absent_here
                    and not api.has(e.owner, e.attr) and not unreachable(api, e)}
-        extra = {(e.owner, e.attr): api.classes[e.owner]["members"][e.attr] for e in events
-                 if e.absent_here and e.attr in api.classes.get(e.owner, {}).get("members", {})}
+        extra = {(e.owner, e.attr): spec for e in events if e.absent_here
+                 and (spec := revealable(api, e.owner, e.attr)) is not None}
         if lacking <= hidden and extra.keys() <= revealed.keys():
             break
         hidden |= lacking
-        revealed.update(extra)
+        revealed = {**upfront, **revealed, **extra}
         events, failures = record(frozenset(hidden), revealed)
+        revealed_all = sorted({e.symbol for e in events if (e.owner, e.attr) in revealed})
     problems = problems_of(api, events, failures)
     lines = [f"{api.version}: {symbol}: {what}" + (f" ({', '.join(sorted(sites))})" if sites else "")
              for (symbol, what), sites in sorted(problems.items())]
     failed_symbols = {symbol for symbol, _ in problems}
     guarded = sorted({f"{e.symbol} ({e.site})" for e in events if e.hidden and e.symbol not in failed_symbols})
-    return lines, guarded
+    return lines, guarded + [f"{symbol} (absent in the TensorRT used to record; played as present)"
+                             for symbol in revealed_all]

@@ -65,6 +65,21 @@ class Revealed:
         return f"<{self.owner}.{self.name}: {self.value} (revealed)>"
 
 
+class RevealedEnum:
+    """An enum class TensorRT-RTX lacks and the version being checked has (`RNNOperation` on 8.6)."""
+
+    def __init__(self, recorder, name, members):
+        self._recorder, self._name, self._members = recorder, name, members
+
+    def __getattr__(self, member):
+        if member.startswith("_"):
+            raise AttributeError(member)
+        self._recorder.add(Event("read", self._name, member, site()))
+        if member not in self._members:
+            raise AttributeError(f"{self._name}.{member}")
+        return Revealed(self._name, member, self._members[member])
+
+
 class HiddenAttribute(AttributeError):
     """An attribute hidden to play a TensorRT version that lacks it."""
 
@@ -95,6 +110,19 @@ class Recorder:
         self.events: list[Event] = []
         self._proxies = {}  # id(target) -> (target, proxy): one proxy per object, so `is` keeps working
         self.proxy = _Proxy(self, module, "module")
+
+    def reveal(self, owner, name, instance):
+        """What stands for `owner.name`, absent here and present in the version being played: an enum
+        member (its value), an enum class ({"enum": members}), or a method ("method": its calls are
+        recorded and answered by `stand_in`)."""
+        spec = self.revealed[owner, name]
+        if isinstance(spec, int):
+            return Revealed(owner, name, spec)
+        if isinstance(spec, dict):
+            return RevealedEnum(self, name, spec["enum"])
+        method = _Method(self, None, owner, name, unbound=False)
+        method.instance = instance
+        return method
 
     def add(self, event):
         self.events.append(event)
@@ -215,7 +243,7 @@ class _Proxy:
         except AttributeError:
             if (owner, name) in rec.revealed:
                 rec.add(Event("read", owner, name, site()))
-                return Revealed(owner, name, rec.revealed[owner, name])
+                return rec.reveal(owner, name, target)
             rec.add(Event("read", owner, name, site(), absent_here=True))
             raise
         rec.add(Event("read", owner, name, site()))
@@ -255,6 +283,10 @@ class _Method:
     def __call__(self, *args, **kwargs):
         rec = self.recorder
         rec.add(_call_event(rec, self.owner, self.attr, args, kwargs, self.unbound))
+        if self.target is None:  # a revealed method: TensorRT-RTX has none to call
+            if rec.stand_in is None:
+                return None
+            return rec.wrap(rec.stand_in(self.owner, self.attr, (self.instance, *unwrap(args))), "", "", False)
         if any(isinstance(a, Revealed) for a in list(args) + list(kwargs.values())):
             return None  # TensorRT-RTX cannot take a member it lacks; the call is recorded
         if rec.stand_in is not None:
