@@ -42,7 +42,7 @@ def test_suite_api_fits_tensorrt(label, baseline):
     api = api_of(label)
     problems, guarded = check.check_version(api, baseline)
     assert not problems, (f"the suite's TensorRT calls that TensorRT {api.version} does not support:\n"
-                          + "\n".join(problems) + "\n(probed, fallback taken: " + ", ".join(guarded) + ")")
+                          + "\n".join(problems) + "\n(also played: " + "; ".join(guarded) + ")")
 
 
 def test_recording_covers_every_path(baseline):

@@ -110,7 +110,8 @@ def stand_ins(directory: pathlib.Path) -> pathlib.Path:
         elif missing_sym and missing_sym.group(1) not in symbols:
             symbols.append(missing_sym.group(1))
         else:
-            raise Unavailable(f"the {directory.name} bindings do not import over stand-in libraries: {err.strip()[-400:]}")
+            raise Unavailable(f"the {directory.name} bindings do not import over stand-in libraries: "
+                              f"{err.strip()[-400:]}")
         _compile(cc, libs, sonames, symbols)
         state.write_text(json.dumps([sonames, symbols]))
     raise Unavailable(f"the {directory.name} bindings still do not import after 64 stand-in rounds")
