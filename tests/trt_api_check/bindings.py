@@ -58,7 +58,8 @@ def resolve(label) -> str:
     if not matching:
         if memo.exists():
             return json.loads(memo.read_text())  # offline: the last one resolved
-        raise Unavailable(f"no {dist} {wanted}x release found on the package index ({out.stderr.strip()[-200:]})")
+        said = (out.stderr.strip().splitlines() or ["no output"])[-1]
+        raise Unavailable(f"no {dist} {wanted}x release found on the package index (pip: {said})")
     newest = max(matching, key=lambda v: [int(p) if p.isdigit() else -1 for p in re.split(r"[.]", v)])
     CACHE.mkdir(parents=True, exist_ok=True)
     memo.write_text(json.dumps(newest))
