@@ -75,7 +75,7 @@ def _new_network(path, weights_as_inputs):
     trt = trt_api.load().module
     logger = CapturingLogger(trt)
     builder = trt.Builder(logger)
-    return trt, builder, builder.create_network(0), logger
+    return trt, builder, trt_api.create_network(builder, strongly_typed=False), logger
 
 
 def _add_case(trt, network, logger, case, path, m, prefix, weights_as_inputs, feeds, keep):

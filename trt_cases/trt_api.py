@@ -60,6 +60,21 @@ def has(symbol: str) -> bool:
     return True
 
 
+def create_network(builder, *, strongly_typed: bool):
+    """An explicit-batch `INetworkDefinition` from `builder`, strongly typed when asked and available.
+
+    TensorRT 8.x needs the EXPLICIT_BATCH bit (its default is implicit batch, which the loop and ONNX
+    paths cannot use); 10.x ignores it and 11.x and TensorRT-RTX lack it (always explicit batch).
+    """
+    flag = load().module.NetworkDefinitionCreationFlag
+    flags = 0
+    if strongly_typed and hasattr(flag, "STRONGLY_TYPED"):
+        flags |= 1 << int(flag.STRONGLY_TYPED)
+    if hasattr(flag, "EXPLICIT_BATCH"):
+        flags |= 1 << int(flag.EXPLICIT_BATCH)
+    return builder.create_network(flags)
+
+
 def missing(path: str) -> str | None:
     """Why the network path `path` cannot be built here (one line), or None when it can."""
     if path not in FEATURES:

@@ -103,7 +103,7 @@ def _slice_param(rec, static, inputs, k, name):
 
 def _slice_axes(rec, layer, inputs, rank):
     """The axes start/shape/stride refer to (input 5 or `axes`, negatives counted from the end); all by default."""
-    axes = ints(inputs[5]) if len(inputs) > 5 and inputs[5] is not None else layer.axes
+    axes = ints(inputs[5]) if len(inputs) > 5 and inputs[5] is not None else getattr(layer, "axes", None)  # 8.6 lacks it
     if axes is None:
         return tuple(range(rank))
     axes = tuple(a + rank if a < 0 else a for a in axes)
