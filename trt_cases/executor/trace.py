@@ -76,7 +76,7 @@ def network_steps(case: Case, path: str) -> dict:
     names = {(layer, d): {what: f"input/L{layer}.{DIRECTIONS[d]}.{what}" for what in _labels(case)}
              for layer in range(case.layer_count) for d in range(case.K)}
     wanted = {name for labels in names.values() for name in labels.values()}
-    values = execute(net.network, net.feeds, keep=wanted.__contains__)
+    values = execute(net.network, net.feeds, keep=wanted.__contains__, rounding="none")  # exact: float64 tolerance
     for key, labels in names.items():
         if labels["h"] not in values:
             raise ValueError(f"the {path} network of {case.id} has no tensor {labels['h']!r}")
