@@ -96,11 +96,11 @@ def select_backends(names=None, paths=None, precisions=None) -> dict:
             bad = [w for w in wanted if w not in known]
             if bad:
                 raise ValueError(f"unknown {label} {bad[0]!r}; allowed: {', '.join(sorted(known))}")
-            chosen = {n: f for n, f in chosen.items() if field(n) is None or field(n) in wanted}
-    return _at_precisions(chosen, precisions, names)
+            before, chosen = chosen, {n: f for n, f in chosen.items() if field(n) is None or field(n) in wanted}
+    return _at_precisions(chosen, precisions, before if precisions else chosen)
 
 
-def _at_precisions(chosen, precisions, names):
+def _at_precisions(chosen, precisions, candidates):
     """With `--precision`: every precision must be had by a chosen backend; backends of no precision of
     their own (the CPU oracles) run each case at every wanted precision (its data rounded to it)."""
     if not precisions:
@@ -108,8 +108,9 @@ def _at_precisions(chosen, precisions, names):
     have = {_precision_of(n) for n in chosen}
     lacking = [w for w in precisions if w not in have and None not in have]
     if lacking:
-        raise ValueError(f"precision {lacking[0]!r}: no selected backend ({', '.join(names or chosen) or 'none'}) "
-                         f"computes in it; allowed with them: {', '.join(sorted(have - {None})) or 'none'}")
+        offered = {_precision_of(n) for n in candidates} - {None}
+        raise ValueError(f"precision {lacking[0]!r}: no selected backend ({', '.join(candidates) or 'none'}) "
+                         f"computes in it; allowed with them: {', '.join(sorted(offered)) or 'none'}")
     case_precisions = tuple(dict.fromkeys(_CASE_PRECISION_OF.get(w, "fp32") for w in precisions))
     return {n: f if _precision_of(n) else (lambda f=f: _with_case_precisions(f(), case_precisions))
             for n, f in chosen.items()}
