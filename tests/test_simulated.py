@@ -103,8 +103,29 @@ def typed_id(runner_spec):
     return SimulatedRunner(*runner_spec).name
 
 
+# Half ONNX models TensorRT-RTX 1.7's ONNX parser refuses (tests/test_trt_build_precision.py finds and
+# explains them): its RNN importers make FLOAT constants whatever the node's type, which a strongly
+# typed network rejects. Expected failures, matched by TensorRT label prefix; red when the parser is fixed.
+PARSER_DEFECTS = (
+    ("TensorRT-RTX 1.7", lambda case, precision: case.seq_lengths,
+     r"ISelectLayer must have `thenInput` and `elseInput` of same types but has (Half|BFloat16) and Float",
+     "the parser's sequence_lens mask selects against a FLOAT zero"),
+    ("TensorRT-RTX 1.7", lambda case, precision: case.op == "GRU" and precision == "bf16",
+     r"ElementWiseOperation SUB must have same input types. But they are of types Float and BFloat16",
+     "the parser's GRU computes 1 - z with a FLOAT one"),
+)
+
+
 def check_typed(runner, case, comparison_log=None):
-    check(runner, _variant(case, runner.network_precision), comparison_log)
+    case = _variant(case, runner.network_precision)
+    label = trt_api.load().label
+    for version, applies, message, reason in PARSER_DEFECTS:
+        if runner.path == "onnx" and runner.network_precision != "fp32" and label.startswith(version) \
+                and applies(case, runner.network_precision):
+            with pytest.raises(RuntimeError, match=message):
+                runner.infer(case)
+            pytest.xfail(f"{label} ONNX parser: {reason}")
+    check(runner, case, comparison_log)
 
 
 @pytest.mark.parametrize("case", TYPED_CASES, ids=lambda case: case.id.replace("-fp32", ""))
@@ -139,13 +160,14 @@ def test_typed_rounding_is_what_the_fp16_error_comes_from():
 @pytest.mark.parametrize("precision", ["fp16", "bf16"])
 @pytest.mark.parametrize("path", ["loop", "drop-in"], ids=lambda path: f"simulated-{path}")
 def test_a_half_network_with_one_wrong_constant_fails(monkeypatch, path, precision):
-    """One recurrent bias of layer 0 off by 1/8: the half-precision comparison must see it."""
+    """One recurrent bias of layer 0 off by 1/16 (fp16) or 1/2 (bf16): the comparison at the precision must
+    see it (RAGGED itself passes in `test_typed_networks_match_the_reference_at_their_precision`)."""
     build = loop_builder.layer_tensors
 
     def one_wrong(trt, network, stacked, *args, **kwargs):
         first = stacked[0]
         Rb = first.Rb.copy()
-        Rb[0] += 0.125
+        Rb[0] += {"fp16": 1 / 16, "bf16": 1 / 2}[precision]
         return build(trt, network, [first._replace(Rb=Rb)] + list(stacked[1:]), *args, **kwargs)
 
     monkeypatch.setattr(networks, "layer_tensors", one_wrong)
