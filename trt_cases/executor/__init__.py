@@ -51,10 +51,9 @@ def execute(network, feeds: dict, keep=None, rounding: str = "network") -> dict:
                                       f"emulate (covered: {', '.join(NUMPY)})")
         tensor.rounded = rounding == "network" and tensor.dtype in FLOATS
     wanted = _wanted(keep, graph)
-    with np.errstate(all="ignore"):  # NaN and Inf propagate as arithmetic does, as in the reference
+    with np.errstate(all="ignore"):  # NaN and Inf propagate (and fp16 overflows) as arithmetic does
         values = _feed(graph, feeds)
-    kept = {name: values[name] for name in graph.inputs if wanted(name)}
-    with np.errstate(all="ignore"):
+        kept = {name: values[name] for name in graph.inputs if wanted(name)}
         for step in graph.schedule:
             if isinstance(step, Loop):
                 inside = [n for rec in step.iterators + step.recurrences + step.interior for n in rec.outputs]
