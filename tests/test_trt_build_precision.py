@@ -319,3 +319,33 @@ def test_subset_covers_every_op_direction_path_precision_and_io():
     covered = {(path, case.op, case.direction) for path, case in SUBSET}
     assert covered == set(itertools.product(PATHS, OPS, DIRECTIONS))
     assert all(case.seq_lengths and case.hidden_state for path, case in SUBSET if path != "onnx")
+
+
+def test_packed_half_network_builds_with_prefixed_names():
+    from trt_cases.networks import build_packed_network
+
+    group = named("matrix")[:3]
+    net = build_packed_network(group, precision="bf16", io="float32")
+    outputs = {net.network.get_output(i).name: net.network.get_output(i).dtype.name for i in range(net.network.num_outputs)}
+    assert set(outputs.values()) == {"FLOAT"} and {f"c{i}.output" for i in range(3)} <= set(outputs)
+    assert (net.precision, net.io, net.typing) == ("bf16", "float32", "strong")
+    assert len(build_plan(net)[0]) > 0
+
+
+@pytest.mark.parametrize("io", IO_FORMS)
+@pytest.mark.parametrize("path", PATHS)
+@pytest.mark.parametrize("op", OPS)
+def test_fp16_network_computes_the_case(op, path, io):
+    """The NumPy executor runs the fp16 network (its weights as stored) and agrees with the reference on
+    the fp16 case at the fp16 tolerance: the half constants and casts carry the case's numbers."""
+    from trt_cases.compare import compare
+    from trt_cases.executor import execute
+
+    case = full_case(op, "BIDIRECTION", seq_lengths=path != "onnx", batch_dims=(2, 3), max_seq_length=5,
+                     precision="fp16")
+    net = build_network(case, path, precision="fp16", io=io)
+    values = execute(net.network, net.feeds)
+    expected = run_reference(case)
+    got = tuple(np.asarray(values[name], np.float64) for name in ("output", "hidden", "cell")[:len(expected)])
+    verdict = compare(case, expected, got, f"simulated-{path}-fp16", "float16")
+    assert verdict, verdict.message()
