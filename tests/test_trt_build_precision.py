@@ -349,3 +349,12 @@ def test_fp16_network_computes_the_case(op, path, io):
     got = tuple(np.asarray(values[name], np.float64) for name in ("output", "hidden", "cell")[:len(expected)])
     verdict = compare(case, expected, got, f"simulated-{path}-fp16", "float16")
     assert verdict, verdict.message()
+
+
+def test_half_network_where_strong_typing_is_missing(monkeypatch):
+    """As on TensorRT 8.6: no STRONGLY_TYPED creation flag and not always strongly typed."""
+    monkeypatch.setattr(trt_api, "always_strongly_typed", lambda: False)
+    monkeypatch.setattr(trt_api, "can_strongly_type", lambda: False)
+    with pytest.raises(PathUnavailable, match=rf"precision fp16 needs a strongly typed network: "
+                                              rf"NetworkDefinitionCreationFlag.STRONGLY_TYPED not available in {RT.label}"):
+        build_network(full_case("RELU", "UNIDIRECTION"), "onnx", precision="fp16")

@@ -125,7 +125,8 @@ def _typing_missing(precision, strongly_typed):
     if strongly_typed is False and trt_api.always_strongly_typed():
         return f"strongly_typed=False: {rt.label} is always strongly typed"
     if (strongly_typed or precision != "fp32") and not trt_api.can_strongly_type():
-        return f"precision {precision} needs a strongly typed network: NetworkDefinitionCreationFlag.STRONGLY_TYPED not available in {rt.label}"
+        return (f"precision {precision} needs a strongly typed network: "
+                f"NetworkDefinitionCreationFlag.STRONGLY_TYPED not available in {rt.label}")
     return None
 
 
