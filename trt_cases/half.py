@@ -7,6 +7,8 @@ NumPy has no bfloat16, so a bf16 constant is its bit patterns, rounded to neares
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 
 PRECISIONS = ("fp32", "fp16", "bf16")
@@ -44,3 +46,21 @@ def weights(trt, array, precision):
     if precision == "bf16":
         return trt.Weights(trt.DataType.BF16, array.ctypes.data, array.size)
     return trt.Weights(array)
+
+
+class BF16Constant(NamedTuple):
+    """A bf16 constant layer's name and bit patterns: TensorRT's Python API cannot give them back
+    (`Weights.numpy()` has no NumPy type for BF16), so the builders keep them for readers (the executor)."""
+    layer: str
+    bits: np.ndarray
+
+
+def add_constant(trt, network, values, precision, keep):
+    """An IConstantLayer of float `values` in `precision`; keeps what TensorRT reads at build time in `keep`.
+
+    Returns the layer's output tensor.
+    """
+    array = stored(values, precision)
+    layer = network.add_constant(array.shape, weights(trt, array, precision))
+    keep.append(BF16Constant(layer.name, array) if precision == "bf16" else array)
+    return layer.get_output(0)

@@ -77,9 +77,7 @@ def layer_tensors(trt, network, stacked, op, hidden_size, keep, inputs=None, pre
                 fields[field] = network.add_input(name, data_type(trt, precision), array.shape)
                 inputs[name] = array
             else:
-                array = half.stored(array, precision)
-                keep.append(array)  # TensorRT reads constants at build time
-                fields[field] = network.add_constant(array.shape, half.weights(trt, array, precision)).get_output(0)
+                fields[field] = half.add_constant(trt, network, array, precision, keep)
         tensors.append(LayerTensors(**fields))
     return tensors
 
@@ -99,11 +97,11 @@ class _Net:
     def const(self, array):
         """A constant: integer arrays as they are, float arrays in the network's precision."""
         array = np.asarray(array)
-        precision = self.precision if array.dtype.kind == "f" else None
-        array = np.array(array, order="C") if precision is None else half.stored(array, precision)  # copies keep 0-d
+        if array.dtype.kind == "f":
+            return half.add_constant(self.trt, self.network, array, self.precision, self.keep)
+        array = np.array(array, order="C")  # a copy that keeps 0-d shapes (ascontiguousarray makes them 1-d)
         self.keep.append(array)
-        weights = self.trt.Weights(array) if precision is None else half.weights(self.trt, array, precision)
-        return self.network.add_constant(array.shape, weights).get_output(0)
+        return self.network.add_constant(array.shape, self.trt.Weights(array)).get_output(0)
 
     def reshape(self, tensor, shape):
         layer = self.network.add_shuffle(tensor)

@@ -125,7 +125,8 @@ def _typing_missing(precision, strongly_typed):
     if strongly_typed is False and trt_api.always_strongly_typed():
         return f"strongly_typed=False: {rt.label} is always strongly typed"
     if (strongly_typed or precision != "fp32") and not trt_api.can_strongly_type():
-        return f"precision {precision} needs a strongly typed network: NetworkDefinitionCreationFlag.STRONGLY_TYPED not available in {rt.label}"
+        return (f"precision {precision} needs a strongly typed network: "
+                f"NetworkDefinitionCreationFlag.STRONGLY_TYPED not available in {rt.label}")
     return None
 
 
@@ -142,7 +143,7 @@ def _add_case(trt, network, logger, case, path, m, prefix, weights_as_inputs, fe
     feeds[prefix + "input"] = m.input.astype(np.float32)
     feeds.update({prefix + name: value for name, value in _state_feeds(m).items()})
     if path == "onnx":
-        _parse_onnx(trt, network, logger, case, m, precision, io)
+        _parse_onnx(trt, network, logger, case, m, precision, io, keep)
         return
     inner, boundary = data_type(trt, precision), data_type(trt, "fp32" if io == "float32" else precision)
     x = _cast(network, network.add_input(prefix + "input", boundary, m.input.shape), inner)
@@ -269,12 +270,27 @@ def _layer_tensors(trt, network, case, m, weights_as_inputs, feeds, keep, prefix
                          inputs=feeds if weights_as_inputs else None, prefix=prefix, precision=precision)
 
 
-def _parse_onnx(trt, network, logger, case, m, precision="fp32", io="network"):
+def _parse_onnx(trt, network, logger, case, m, precision="fp32", io="network", keep=None):
     """Parse the case's ONNX model (`trt_cases.onnx_export`) in `precision` into `network`; raise with the
-    parser's errors."""
-    from .onnx_export import export
+    parser's errors. bf16 initializers go to `keep` as `half.BF16Constant`s (the parser names their
+    constant layers after them)."""
+    from .onnx_export import bf16_initializers, export
 
+    model = export(case, m, precision, io=io)
     parser = trt.OnnxParser(network, logger)
-    if not parser.parse(export(case, m, precision, io=io).SerializeToString()):
+    if not parser.parse(model.SerializeToString()):
         errors = "; ".join(str(parser.get_error(i)) for i in range(parser.num_errors))
-        raise RuntimeError(f"ONNX parser failed on case {case.id}: {errors}")
+        raise RuntimeError(f"ONNX parser failed on the {precision} (io={io}) model of case {case.id}: {errors}")
+    if keep is not None:
+        keep += [half.BF16Constant(name, bits) for name, bits in bf16_initializers(model).items()]
+
+
+def bf16_constants(net: Network) -> dict:
+    """The float32 values of `net`'s bf16 constant layers, by layer name: TensorRT's Python API cannot
+    give them back (BF16 `Weights` have no NumPy view), so the builders keep them (`half.BF16Constant`)."""
+    found = {}
+    for item in net.keep:
+        for kept in getattr(item, "_keep", None) or [item]:  # a drop-in layer keeps its own
+            if isinstance(kept, half.BF16Constant):
+                found[kept.layer] = half.bf16_values(kept.bits)
+    return found

@@ -154,6 +154,12 @@ def feeds(case: Case, materials: Materials | None = None, dtype=np.float32, *, i
     return result
 
 
+def bf16_initializers(model) -> dict[str, np.ndarray]:
+    """The bit patterns (uint16) of `model`'s BFLOAT16 initializers, by name."""
+    return {init.name: np.frombuffer(init.raw_data, np.uint16).reshape(tuple(init.dims))
+            for init in model.graph.initializer if init.data_type == TensorProto.BFLOAT16}
+
+
 def _layer(g, case, op, m, layer, x, lengths, states, dtype):
     """One ONNX RNN/GRU/LSTM node for all directions of `layer`; returns its Y, Y_h and Y_c names."""
     K, H = case.K, case.hidden_size
