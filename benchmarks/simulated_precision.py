@@ -14,10 +14,11 @@ TensorRT-RTX (or TensorRT) network, each tensor rounded to its network type: not
 """
 
 import argparse
+import dataclasses
 import time
 
 from trt_cases.compare import TOLERANCE, compare
-from trt_cases.run import _variant, select_cases
+from trt_cases.run import select_cases
 from trt_cases.runners.reference_runner import run_reference
 from trt_cases.runners.simulated_runner import PRECISIONS, SimulatedRunner
 
@@ -44,7 +45,7 @@ def _measure(runner, cases) -> float:
     start = time.perf_counter()
     worst, worst_case, sensitive, chaotic, failed, errors = 0.0, "", 0.0, 0, [], []
     for case in cases:
-        case = _variant(case, runner.network_precision)
+        case = dataclasses.replace(case, precision=runner.network_precision)
         try:
             result = compare(case, run_reference(case), runner.infer(case), runner.name, runner.precision)
         except Exception as exc:  # reported, never hidden

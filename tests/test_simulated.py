@@ -26,7 +26,6 @@ from trt_cases.cli import main
 from trt_cases.case import Case
 from trt_cases.compare import compare
 from trt_cases.runners.reference_runner import run_reference
-from trt_cases.run import _variant
 from trt_cases.runners.simulated_runner import PATHS, PRECISIONS, SimulatedRunner
 from trt_cases.sets import EDGE, named
 from trt_cases.strategies import cases
@@ -117,7 +116,7 @@ PARSER_DEFECTS = (
 
 
 def check_typed(runner, case, comparison_log=None):
-    case = _variant(case, runner.network_precision)
+    case = dataclasses.replace(case, precision=runner.network_precision)
     label = trt_api.load().label
     for version, applies, message, reason in PARSER_DEFECTS:
         if runner.path == "onnx" and runner.network_precision != "fp32" and label.startswith(version) \
@@ -143,7 +142,7 @@ def test_every_set_network_matches_the_reference_at_its_precision(spec, case, co
 
 def test_typed_rounding_is_what_the_fp16_error_comes_from():
     """The fp16 network computed without rounding is exact (the data are fp16 values); rounded, it is not."""
-    case = _variant(RAGGED, "fp16")
+    case = dataclasses.replace(RAGGED, precision="fp16")
     expected = run_reference(case)
     net = networks.build_network(case, "loop", precision="fp16")
     from trt_cases.executor import execute
