@@ -6,8 +6,9 @@ For each (precision, path, io) it prints the worst error in the tolerance table'
 the floor (the well-conditioned ones: what the table's row must cover), the case that gave it, the
 worst error over allowed among the cases whose tolerance comes from their sensitivity to rounding,
 how many cases were chaotic at that precision (reported, not compared), how many failed at today's
-tolerance, how many could not be built or simulated (with the first reasons), and the seconds taken. Simulations by the NumPy executor of the
-TensorRT-RTX (or TensorRT) network, each tensor rounded to its network type: not TensorRT runs.
+tolerance, how many could not be built or simulated (with the first reasons), and the seconds taken.
+Simulations by the NumPy executor of the TensorRT-RTX (or TensorRT) network, each tensor rounded to
+its network type: not TensorRT runs.
 
     python benchmarks/simulated_precision.py [--set seeds --set matrix --set edge] [--precision fp16 bf16]
         [--path loop onnx] [--io network float32]

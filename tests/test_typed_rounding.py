@@ -44,7 +44,8 @@ def hard_values(fmt):
     tie = 1 + one_ulp / 2
     values = [tie, -tie, 1 + 1.5 * one_ulp, tie + 2 ** -30, tie - 2 ** -30, 3 * tie + 2 ** -40,
               2.0 ** (emin - 1) * (1 + one_ulp / 2 + 2 ** -40), 2.0 ** (emin - bits - 1), 2.0 ** (emin - bits - 2),
-              2.0 ** emax * (2 - one_ulp / 2), 2.0 ** emax * (2 - one_ulp / 2) * (1 - 2 ** -40), 1e300, -1e300, 0.0, -0.0]
+              2.0 ** emax * (2 - one_ulp / 2), 2.0 ** emax * (2 - one_ulp / 2) * (1 - 2 ** -40),
+              1e300, -1e300, 0.0, -0.0]
     values += list(rng.standard_normal(2000) * 10.0 ** rng.integers(-8, 8, 2000))
     values += list(rng.uniform(-1, 1, 500) * 2.0 ** emin)  # subnormals of the type
     return np.array(values, dtype=np.float64)

@@ -75,7 +75,8 @@ def all_backends() -> dict:
     for path in PATHS:  # the bare names are float32 networks: simulated exactly, built as -fp32 builds
         if SimulatedRunner is not None and path != "native":
             backends[f"simulated-{path}"] = (lambda p=path: SimulatedRunner(p))
-            backends.update({f"simulated-{path}-{q}": (lambda p=path, q=q: SimulatedRunner(p, q)) for q in NETWORK_PRECISIONS})
+            backends.update({f"simulated-{path}-{q}": (lambda p=path, q=q: SimulatedRunner(p, q))
+                             for q in NETWORK_PRECISIONS})
         backends[f"build-{path}"] = (lambda p=path: BuildCheckRunner(p))
         backends.update({f"build-{path}-{q}": (lambda p=path, q=q: BuildCheckRunner(p, q)) for q in NETWORK_PRECISIONS})
     backends.update(gpu_backends())

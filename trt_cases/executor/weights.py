@@ -48,4 +48,6 @@ def _bf16_bits(rec, weights) -> np.ndarray:
     if kind != int(weights.dtype) or stored != count or int(weights.nbytes) != 2 * count or (count and not pointer):
         raise not_covered(rec, f"BF16 weights whose values cannot be located (struct says type {kind}, count "
                                f"{stored}; the API says {int(weights.dtype)}, {count})")
-    return np.frombuffer(ctypes.string_at(pointer, 2 * count), dtype=np.uint16).copy() if count else np.zeros(0, np.uint16)
+    if not count:
+        return np.zeros(0, np.uint16)
+    return np.frombuffer(ctypes.string_at(pointer, 2 * count), dtype=np.uint16).copy()
