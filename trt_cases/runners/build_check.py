@@ -4,7 +4,8 @@ with the right outputs.
 It checks building, not numbers (no engine runs), so its records say "built", never "passed".
 `BuildCheckRunner("loop", "fp16")` is `build-loop-fp16`; the bare `build-loop` builds the same
 float32 network as `build-loop-fp32`. `build_network` checks, before building, that every tensor
-has the type the precision intends.
+has the type the precision intends. A half ONNX model the installed parser refuses is a skip with
+the parser's reason (`onnx_probe`).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from .. import trt_api
 from ..case import Case
 from ..engine import build_plan
 from ..networks import OUTPUT_NAMES, build_network
+from .onnx_probe import parser_refusal
 from .reference_runner import run_reference
 
 # Network precision -> the compute precision that picks the tolerance row in compare.TOLERANCE.
@@ -32,7 +34,11 @@ class BuildCheckRunner:
         self.build_seconds = 0.0
 
     def unsupported(self, case: Case) -> str | None:
-        return trt_api.missing(self.path)
+        """Why this path cannot be built here (no TensorRT API, or an ONNX parser that refuses the model)."""
+        reason = trt_api.missing(self.path)
+        if reason is None and self.path == "onnx":
+            reason = parser_refusal(case, self.network_precision)
+        return reason
 
     def infer(self, case: Case):
         """Build the case's network and plan; raise if it fails or its outputs differ from the reference's."""

@@ -18,6 +18,7 @@ import numpy as np
 from .. import trt_api
 from ..case import Case
 from ..networks import OUTPUT_NAMES
+from .onnx_probe import parser_refusal
 
 PATHS = ("loop", "drop-in", "onnx")
 # Network precision -> the compute precision that picks the tolerance row in compare.TOLERANCE.
@@ -65,10 +66,13 @@ class SimulatedRunner:
         return f"SimulatedRunner({self.path!r}, {self.network_precision!r}, io={self.io!r})"
 
     def unsupported(self, case: Case) -> str | None:
-        """Why this path cannot be simulated here (no TensorRT API, or no onnx package), or None."""
+        """Why this path cannot be simulated here (no TensorRT API, no onnx package, or an ONNX parser that
+        refuses this half-precision model), or None."""
         reason = trt_api.missing(self.path)
         if reason is None and self.path == "onnx" and importlib.util.find_spec("onnx") is None:
             reason = "onnx is not installed (the onnx path parses the case's ONNX export)"
+        if reason is None and self.path == "onnx" and self.network_precision is not None:
+            reason = parser_refusal(case, self.network_precision, self.io)
         return reason
 
     def infer(self, case: Case, materials=None):
