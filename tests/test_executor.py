@@ -189,6 +189,63 @@ def test_one_operator_networks_match_onnxruntime(name):
     assert_close(execute(network, ONNX_OPS[name][1])["y"], onnxruntime_run(model, ONNX_OPS[name][1]), name)
 
 
+# --- the same one-operator graphs in float16: the executor's typed rounding against onnxruntime's ---------
+
+F16 = TensorProto.FLOAT16
+ELEM[np.dtype(np.float16)] = F16
+FP16_UNSUPPORTED = {"IsInf": "onnxruntime's IsInf has no float16 kernel (the model fails type checking)"}
+# The parser decomposes Gemm into a matrix multiply, a scale by alpha, a scale by beta and a sum, each an fp16
+# tensor that an fp16 engine rounds; onnxruntime rounds once. Their results may differ by a few units in the last place.
+FP16_ROUNDED_STEPS = {"Gemm-transposed": 4}
+FP16_OPS = [name for name, spec in ONNX_OPS.items()
+            if name not in FP16_UNSUPPORTED and any(v.dtype == np.float32 for d in spec[1:3] for v in d.values())]
+
+
+def in_float16(arrays):
+    return {name: v.astype(np.float16) if v.dtype == np.float32 else v for name, v in arrays.items()}
+
+
+def float16_case(name):
+    """The fp16 graph of ONNX_OPS[name], its network parsed by TensorRT, and onnxruntime's float16 output."""
+    nodes, inputs, initializers, *opset = ONNX_OPS[name]
+    model = onnx_model(nodes, in_float16(inputs), in_float16(initializers), *opset)
+    network, alive = parse(model)
+    return network, alive, in_float16(inputs), onnxruntime_run(model, in_float16(inputs))
+
+
+def ulps_apart(observed, expected):
+    """|observed - expected| in units of the float16 spacing at `expected` (0 where both are the same non-finite)."""
+    spacing = np.spacing(np.abs(expected).astype(np.float16)).astype(np.float64)
+    same = (observed == expected) | (np.isnan(observed) & np.isnan(expected))
+    return np.where(same, 0.0, np.abs(observed - expected.astype(np.float64)) / spacing)
+
+
+@pytest.mark.parametrize("name", FP16_OPS, ids=lambda name: f"simulated-onnx-fp16-{name}")
+def test_one_operator_float16_networks_round_as_onnxruntime_does(name):
+    network, _alive, feeds, expected = float16_case(name)
+    observed = execute(network, feeds)["y"]
+    if expected.dtype != np.float16:  # Shape, Cast, comparisons: integers and bools, exact
+        assert_close(observed, expected, name)
+        return
+    assert network.get_output(0).dtype == trt.DataType.HALF
+    assert np.array_equal(observed, observed.astype(np.float16).astype(np.float64), equal_nan=True), \
+        f"{name}: values off the float16 grid"
+    worst = float(np.max(ulps_apart(observed, expected), initial=0.0))
+    assert worst <= FP16_ROUNDED_STEPS.get(name, 0), f"{name}: {worst} float16 ulps from onnxruntime"
+
+
+def test_without_rounding_the_float16_networks_do_not_match_onnxruntime():
+    """The control: the same float16 networks in exact float64 miss onnxruntime's float16 results."""
+    off_grid = []
+    for name in FP16_OPS:
+        network, _alive, feeds, expected = float16_case(name)
+        if expected.dtype == np.float16:
+            exact = execute(network, feeds, rounding="none")["y"]
+            if float(np.max(ulps_apart(exact, expected), initial=0.0)) > 0:
+                off_grid.append(name)
+    assert {"Add", "Mul", "Div", "MatMul-broadcast", "Exp", "Tanh", "Sigmoid", "ReduceSum"} <= set(off_grid), off_grid
+
+
 # --- options only the network API reaches, against onnxruntime on the equivalent graph -------------
 
 def network():

@@ -232,6 +232,8 @@ def test_materials_that_do_not_fit_the_case_are_refused():
         export(case, m._replace(input=np.zeros((2, 3, 5))))
 
 
-def test_only_float32_and_float64():
-    with pytest.raises(ValueError, match="dtype=float16; allowed: float32, float64"):
-        export(Case("TANH"), dtype=np.float16)
+def test_only_float_types():
+    with pytest.raises(ValueError, match=r"dtype=<class 'numpy.int32'>; allowed: float32, float64, float16, 'fp32', 'fp16', 'bf16'"):
+        export(Case("TANH"), dtype=np.int32)
+    with pytest.raises(ValueError, match=r"io='half'; allowed: network, float32"):
+        export(Case("TANH"), dtype="fp16", io="half")

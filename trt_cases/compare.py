@@ -45,8 +45,12 @@ OUTPUT_NAMES = ("output", "hidden", "cell")
 # The floor: relative tolerance per unit of output magnitude, keyed by the precision a backend
 # computes in. Measured worst cases (max abs error / max(1, max |expected|)) over seeds+matrix+edge:
 # float64 oracles 4e-15 (5e-14 on chaotic-tanh); onnxruntime float32 5.5e-6 (saturated GRU);
-# cuDNN on an H100 against float64, per the README's GPU table.
-TOLERANCE = {"float64": 1e-10, "float32": 5e-5, "tf32": 5e-3, "float16": 1e-2, "bfloat16": 8e-2}
+# cuDNN on an H100 against float64, per the README's GPU table. float16 and bfloat16: the floor is
+# ~4x the worst of the typed simulations (each tensor of the fp16/bf16 network rounded to its type),
+# 1.33e-3 and 1.03e-2 over seeds+matrix+edge on the loop, drop-in and ONNX paths, in both I/O forms
+# (1.21e-3 and 8.2e-3 on random:300), measured by `python benchmarks/simulated_precision.py --path
+# loop drop-in onnx`; cuDNN fp16 on an H100: 8.2e-4 on matrix.
+TOLERANCE = {"float64": 1e-10, "float32": 5e-5, "tf32": 5e-3, "float16": 5e-3, "bfloat16": 4e-2}
 ROUNDING = {"float64": 2.0 ** -53, "float32": 2.0 ** -24, "tf32": 2.0 ** -11, "float16": 2.0 ** -11,
             "bfloat16": 2.0 ** -8}
 SENSITIVITY_FACTOR = 10.0

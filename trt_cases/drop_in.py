@@ -12,6 +12,10 @@ TensorRT's enums, this package's, or their names. The loop subgraph is wired int
 the first `get_output`, from everything set by then; setting anything afterwards is an error rather
 than a change that silently never reaches the network. `implementation="native"` returns the real
 `IRNNv2Layer` where the installed TensorRT still has one.
+
+Like the native layer, it computes in its input's type: a HALF (or BF16) input makes a HALF (BF16) RNN,
+weights and biases (given as float32 arrays or `trt.Weights`) converted to that type, and the
+states must be of that type too (in a strongly typed network nothing converts them silently).
 """
 
 from __future__ import annotations
@@ -24,7 +28,7 @@ from reference.rnn_v2 import stack_parameters
 from reference.validate import positive_int, real_array
 
 from . import trt_api
-from .loop_builder import add_rnn_loop, layer_tensors
+from .loop_builder import add_rnn_loop, layer_tensors, precision_of
 
 IMPLEMENTATIONS = ("loop", "native")
 
@@ -53,6 +57,7 @@ class LoopRNNv2Layer:
         self._num_layers = positive_int(layer_count, "layer_count")
         self._hidden_size = positive_int(hidden_size, "hidden_size")
         self._max_seq_length = positive_int(max_seq_length, "max_seq_length")
+        self._precision = precision_of(trt, input.dtype)
         shape = tuple(input.shape)
         if len(shape) < 2 or shape[-2] != self._max_seq_length:
             raise ValueError(f"input has shape {shape}; expected (N..., S={self._max_seq_length}, E)")
@@ -108,8 +113,12 @@ class LoopRNNv2Layer:
             raise ValueError(f"cell_state is set but op={self.op.name}: only LSTM has a cell state")
         if self.seq_lengths is not None and tuple(self.seq_lengths.shape) != tuple(batch):
             raise ValueError(f"seq_lengths has shape {tuple(self.seq_lengths.shape)}; expected the input's batch dims {tuple(batch)}")
+        if self.seq_lengths is not None and self.seq_lengths.dtype != trt.DataType.INT32:
+            raise ValueError(f"seq_lengths has type {self.seq_lengths.dtype.name}; expected INT32")
         for name in ("hidden_state", "cell_state"):  # like TensorRT: leading dims need only multiply to N
             tensor = getattr(self, name)
+            if tensor is not None and tensor.dtype != self._input.dtype:
+                raise ValueError(f"{name} has type {tensor.dtype.name}; expected the input's type {self._input.dtype.name}")
             if tensor is not None:
                 shape, tail = tuple(tensor.shape), (self._num_layers * K, self._hidden_size)
                 if shape[-2:] != tail or int(np.prod(shape[:-2])) != int(np.prod(batch)):
@@ -119,7 +128,7 @@ class LoopRNNv2Layer:
                                    hidden_size=self._hidden_size, data_length=E, direction=self.direction,
                                    input_mode=self.input_mode)
         keep = self._keep = []  # arrays TensorRT reads at build time (its Weights also hold them)
-        layers = layer_tensors(trt, network, stacked, self.op.name, self._hidden_size, keep)
+        layers = layer_tensors(trt, network, stacked, self.op.name, self._hidden_size, keep, precision=self._precision)
         return add_rnn_loop(trt, network, self._input, op=self.op, layer_count=self._num_layers,
                             hidden_size=self._hidden_size, direction=self.direction, layers=layers,
                             seq_lengths=self.seq_lengths, hidden_state=self.hidden_state,

@@ -8,6 +8,10 @@ the reverse loop (a reversed iterator, its outputs concatenated in reverse) reac
 first live step at `len-1`. Tensors are `(N, ...)` with the batch dims flattened, as the
 reference computes; the outputs are reshaped back to `IRNNv2Layer` layout.
 
+The RNN computes in its input's type (FLOAT, HALF or BF16): every float constant (weights, biases,
+zeros, GRU's 1 of `1 - z`) is made in that type, so a strongly typed network sees no mixed types;
+step counters and `seq_lengths` stay INT32.
+
 Tensors that matter for debugging are named `<input>/L<layer>.<fwd|bwd>.<what>`, `<input>` being the
 name of the RNN's input tensor (unique in a network): `xw` (W·x + Wb, all steps), inside the loop
 `xw_t`, `gate.<RNNGateType>` (each gate's pre-activation), `h`, `c` (LSTM), and with `seq_lengths`
@@ -22,6 +26,8 @@ import numpy as np
 
 from reference import GATES, RNNDirection, RNNOperation
 from reference.enums import parse
+
+from . import half
 
 
 class LayerTensors(NamedTuple):
@@ -38,9 +44,25 @@ def parameter_shapes(op, hidden_size, cols):
     return {"W": (1, GH, cols), "R": (GH, hidden_size), "Wb": (1, 1, GH), "Rb": (1, GH)}
 
 
-def layer_tensors(trt, network, stacked, op, hidden_size, keep, inputs=None, prefix=""):
-    """`LayerTensors` per layer index from `reference.rnn_v2.stack_parameters` output: constants, or
-    network inputs named `<prefix><field>.<index>` whose float32 arrays are put into `inputs`."""
+def precision_of(trt, dtype, what="input"):
+    """The precision name ("fp32", "fp16", "bf16") of a TensorRT float DataType."""
+    names = {trt.DataType.FLOAT: "fp32", trt.DataType.HALF: "fp16"}
+    if hasattr(trt.DataType, "BF16"):
+        names[trt.DataType.BF16] = "bf16"
+    if dtype not in names:
+        raise ValueError(f"{what} has type {dtype}; the RNN computes in {', '.join(t.name for t in names)}")
+    return names[dtype]
+
+
+def data_type(trt, precision):
+    """The TensorRT DataType of `precision`."""
+    return {"fp32": trt.DataType.FLOAT, "fp16": trt.DataType.HALF, "bf16": getattr(trt.DataType, "BF16", None)}[precision]
+
+
+def layer_tensors(trt, network, stacked, op, hidden_size, keep, inputs=None, prefix="", precision="fp32"):
+    """`LayerTensors` per layer index from `reference.rnn_v2.stack_parameters` output: constants in
+    `precision`, or network inputs of that type named `<prefix><field>.<index>` whose float32 arrays
+    (the runner converts them to the input's type) are put into `inputs`."""
     tensors = []
     for index, p in enumerate(stacked):
         shapes = parameter_shapes(op, hidden_size, 0 if p.W is None else p.W.shape[1])
@@ -52,11 +74,10 @@ def layer_tensors(trt, network, stacked, op, hidden_size, keep, inputs=None, pre
             array = np.ascontiguousarray(value.reshape(shapes[field]), dtype=np.float32)
             if inputs is not None:
                 name = f"{prefix}{field}.{index}"
-                fields[field] = network.add_input(name, trt.float32, array.shape)
+                fields[field] = network.add_input(name, data_type(trt, precision), array.shape)
                 inputs[name] = array
             else:
-                keep.append(array)  # TensorRT reads constants at build time
-                fields[field] = network.add_constant(array.shape, trt.Weights(array)).get_output(0)
+                fields[field] = half.add_constant(trt, network, array, precision, keep)
         tensors.append(LayerTensors(**fields))
     return tensors
 
@@ -64,8 +85,8 @@ def layer_tensors(trt, network, stacked, op, hidden_size, keep, inputs=None, pre
 class _Net:
     """Small helpers over an INetworkDefinition; `keep` holds arrays TensorRT reads at build time."""
 
-    def __init__(self, trt, network, keep):
-        self.trt, self.network, self.keep = trt, network, keep
+    def __init__(self, trt, network, keep, precision="fp32"):
+        self.trt, self.network, self.keep, self.precision = trt, network, keep, precision
         self.scope = ""  # prefix of the names given by `name`, e.g. "input/L0.fwd."
 
     def name(self, tensor, label):
@@ -74,6 +95,10 @@ class _Net:
         return tensor
 
     def const(self, array):
+        """A constant: integer arrays as they are, float arrays in the network's precision."""
+        array = np.asarray(array)
+        if array.dtype.kind == "f":
+            return half.add_constant(self.trt, self.network, array, self.precision, self.keep)
         array = np.array(array, order="C")  # a copy that keeps 0-d shapes (ascontiguousarray makes them 1-d)
         self.keep.append(array)
         return self.network.add_constant(array.shape, self.trt.Weights(array)).get_output(0)
@@ -111,15 +136,17 @@ class _Net:
 
 
 def add_rnn_loop(trt, network, x, *, op, layer_count, hidden_size, direction, layers,
-                 seq_lengths=None, hidden_state=None, cell_state=None, keep):
+                 seq_lengths=None, hidden_state=None, cell_state=None, keep, name=None):
     """Wire an RNN into `network` on input `x` `(N..., S, E)`; return `[output, hidden(, cell)]` tensors.
 
     `layers` holds a `LayerTensors` per layer index (W None: SKIP); `seq_lengths` `(N...)` int32, and the states
-    `(N..., L*K, H)`, are tensors or None. `keep` receives arrays that must outlive the build.
+    `(N..., L*K, H)`, are tensors or None. `keep` receives arrays that must outlive the build. Everything
+    computes in `x`'s type. `name` starts the debug names (default: `x`'s name).
     """
     op = parse(RNNOperation, op, "op")
     K = 2 if parse(RNNDirection, direction, "direction") is RNNDirection.BIDIRECTION else 1
-    net = _Net(trt, network, keep)
+    net = _Net(trt, network, keep, precision_of(trt, x.dtype))
+    name = x.name if name is None else name
     *batch, S, E = tuple(x.shape)
     N, H = int(np.prod(batch, dtype=np.int64)), hidden_size
     G = len(GATES[op])
@@ -134,7 +161,7 @@ def add_rnn_loop(trt, network, x, *, op, layer_count, hidden_size, direction, la
         for d in range(K):
             index = K * layer + d
             p = layers[index]
-            net.scope = f"{x.name}/L{layer}.{('fwd', 'bwd')[d]}."
+            net.scope = f"{name}/L{layer}.{('fwd', 'bwd')[d]}."
             if p.W is None:  # SKIP: the input itself feeds every gate
                 xw = net.ew(net.concat([seq] * G, axis=2), p.Wb, "SUM")
             else:

@@ -7,6 +7,11 @@ them `seq_lengths` `(N...)` int32, `hidden_state` and `cell_state` `(N..., L*K, 
 are flattened to one N and the ONNX nodes run sequence-major (`layout=0`): X `(S, N, in)`,
 Y `(S, K, N, H)`, Y_h and Y_c `(K, N, H)`. Weights and biases are initializers, gates reordered from
 TensorRT's names to ONNX's order; SKIP becomes an identity W on the first layer.
+
+In half precision (`dtype` "fp16"/np.float16 or "bf16") the initializers are FLOAT16/BFLOAT16 and so
+is every node; with `io="network"` the graph inputs and outputs are too, with `io="float32"` they are
+FLOAT with Cast nodes at the boundary (the form ModelOpt AutoCast produces). BFLOAT16 RNN/GRU/LSTM
+nodes exist from opset 22 on, so a bf16 model is opset 22; the others stay opset 17.
 """
 
 from __future__ import annotations
@@ -19,10 +24,13 @@ from onnx import TensorProto, helper, numpy_helper
 
 from reference import RNNGateType, RNNOperation
 
+from . import half
 from .case import Case, Materials
 
 OPSET = 17  # what TensorRT's ONNX parser, onnxruntime and onnx.reference all read
 IR_VERSION = 8  # the IR version that came with opset 17
+BF16_OPSET, BF16_IR_VERSION = 22, 10  # the first opset whose RNN/GRU/LSTM take bfloat16, and its IR version
+IO_FORMS = ("network", "float32")
 
 G = RNNGateType
 # TensorRT gate of each ONNX gate block, in ONNX order (LSTM "iofc", GRU "zrh", RNN "i").
@@ -34,7 +42,10 @@ ONNX_GATES = {
 }
 NODE_TYPES = {RNNOperation.RELU: "RNN", RNNOperation.TANH: "RNN", RNNOperation.LSTM: "LSTM", RNNOperation.GRU: "GRU"}
 ACTIVATIONS = {RNNOperation.RELU: "Relu", RNNOperation.TANH: "Tanh"}
-FLOAT_TYPES = {np.dtype(np.float32): TensorProto.FLOAT, np.dtype(np.float64): TensorProto.DOUBLE}
+# The model's float type: a NumPy dtype or a precision name; bf16 has no NumPy dtype.
+FLOAT_TYPES = {"fp32": TensorProto.FLOAT, "fp64": TensorProto.DOUBLE, "fp16": TensorProto.FLOAT16,
+               "bf16": TensorProto.BFLOAT16}
+NUMPY_NAMES = {np.dtype(np.float32): "fp32", np.dtype(np.float64): "fp64", np.dtype(np.float16): "fp16"}
 
 
 @dataclasses.dataclass
@@ -51,24 +62,41 @@ class _Graph:
         self.initializers.append(numpy_helper.from_array(np.asarray(value), name))
         return name
 
+    def floats(self, name, value, precision):
+        """An initializer of float `value` in `precision` (bf16 from its bit patterns)."""
+        if precision == "bf16":
+            bits = half.bf16_bits(value)
+            self.initializers.append(helper.make_tensor(name, TensorProto.BFLOAT16, bits.shape, bits.tobytes(), raw=True))
+            return name
+        return self.const(name, np.asarray(value, dtype=NUMPY_TYPES[precision]))
+
+    def cast(self, x, to, out):
+        return self.node("Cast", [x], [out], to=to)
+
     def reshape(self, x, shape, out):
         return self.node("Reshape", [x, self.const(f"{out}/shape", np.array(shape, dtype=np.int64))], [out])
 
 
-def export(case: Case, materials: Materials | None = None, dtype=np.float32) -> onnx.ModelProto:
-    """The ONNX model computing `case`'s IRNNv2Layer outputs on `materials` (default: the case's own)."""
+def export(case: Case, materials: Materials | None = None, dtype=np.float32, *, io: str = "network") -> onnx.ModelProto:
+    """The ONNX model computing `case`'s IRNNv2Layer outputs on `materials` (default: the case's own), in
+    `dtype` (np.float32, np.float64, np.float16, or "fp32", "fp16", "bf16"), its I/O per `io`."""
     m = case.materialise() if materials is None else materials
     dtype = _float_dtype(dtype)
+    if io not in IO_FORMS:
+        raise ValueError(f"ONNX export: io={io!r}; allowed: {', '.join(IO_FORMS)}")
+    elem = FLOAT_TYPES[dtype]
+    boundary = TensorProto.FLOAT if io == "float32" else elem
     _check_expressible(case, m)
     op = RNNOperation[case.op]
     L, H, S, E, K = case.layer_count, case.hidden_size, case.max_seq_length, case.data_length, case.K
     batch = case.batch_dims
     N = int(np.prod(batch, dtype=np.int64))
     g = _Graph()
+    inner = (lambda name: name) if boundary == elem else (lambda name: g.cast(name, elem, f"{name}/cast"))  # noqa: E731
 
-    x = g.node("Transpose", [g.reshape("input", (N, S, E), "input/flat")], ["input/sequence_major"], perm=[1, 0, 2])
+    x = g.node("Transpose", [g.reshape(inner("input"), (N, S, E), "input/flat")], ["input/sequence_major"], perm=[1, 0, 2])
     lengths = g.reshape("seq_lengths", (N,), "seq_lengths/flat") if case.seq_lengths else ""
-    states = {name: _state_rows(g, name, N, L * K, H) if getattr(case, name) else None
+    states = {name: _state_rows(g, inner(name), name, N, L * K, H) if getattr(case, name) else None
               for name in ("hidden_state", "cell_state")}
     finals = {"Y_h": [], "Y_c": []}
     for layer in range(L):
@@ -78,35 +106,45 @@ def export(case: Case, materials: Materials | None = None, dtype=np.float32) -> 
         x = g.reshape(g.node("Transpose", [y], [f"layer{layer}/Y/SNKH"], perm=[0, 2, 1, 3]),
                       (S, N, K * H), f"layer{layer}/output")
 
-    g.reshape(g.node("Transpose", [x], ["output/batch_major"], perm=[1, 0, 2]), batch + (S, K * H), "output")
+    def outer(name):  # the graph output `name`, through a Cast when the I/O type differs
+        return name if boundary == elem else g.cast(f"{name}/{dtype}", boundary, name)
+
+    last = "output" if boundary == elem else f"output/{dtype}"
+    g.reshape(g.node("Transpose", [x], ["output/batch_major"], perm=[1, 0, 2]), batch + (S, K * H), last)
+    outer("output")
     outputs = [("output", batch + (S, K * H))]
     for key, name in (("Y_h", "hidden"), ("Y_c", "cell")):
         if key == "Y_c" and op is not RNNOperation.LSTM:
             continue
         rows = finals[key][0] if L == 1 else g.node("Concat", finals[key], [f"{name}/rows"], axis=0)
-        g.reshape(g.node("Transpose", [rows], [f"{name}/batch_major"], perm=[1, 0, 2]), batch + (L * K, H), name)
+        last = name if boundary == elem else f"{name}/{dtype}"
+        g.reshape(g.node("Transpose", [rows], [f"{name}/batch_major"], perm=[1, 0, 2]), batch + (L * K, H), last)
+        outer(name)
         outputs.append((name, batch + (L * K, H)))
 
-    elem = FLOAT_TYPES[dtype]
-    inputs = [helper.make_tensor_value_info("input", elem, batch + (S, E))]
+    inputs = [helper.make_tensor_value_info("input", boundary, batch + (S, E))]
     if case.seq_lengths:
         inputs.append(helper.make_tensor_value_info("seq_lengths", TensorProto.INT32, batch))
-    inputs += [helper.make_tensor_value_info(name, elem, batch + (L * K, H))
+    inputs += [helper.make_tensor_value_info(name, boundary, batch + (L * K, H))
                for name in ("hidden_state", "cell_state") if getattr(case, name)]
     graph = helper.make_graph(g.nodes, case.id, inputs,
-                              [helper.make_tensor_value_info(name, elem, shape) for name, shape in outputs],
+                              [helper.make_tensor_value_info(name, boundary, shape) for name, shape in outputs],
                               initializer=g.initializers,
                               doc_string=f"IRNNv2Layer outputs of conformance case {case.id}")
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET)], ir_version=IR_VERSION,
+    opset, ir_version = (BF16_OPSET, BF16_IR_VERSION) if dtype == "bf16" else (OPSET, IR_VERSION)
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset)], ir_version=ir_version,
                               producer_name="trt-rnn-conformance")
     onnx.checker.check_model(model, full_check=True)
     return model
 
 
-def feeds(case: Case, materials: Materials | None = None, dtype=np.float32) -> dict[str, np.ndarray]:
-    """The graph inputs of `export(case, materials, dtype)`: input, and the optional tensors the case sets."""
+def feeds(case: Case, materials: Materials | None = None, dtype=np.float32, *, io: str = "network") -> dict[str, np.ndarray]:
+    """The graph inputs of `export(case, materials, dtype, io=io)`: input, and the optional tensors the case sets."""
     m = case.materialise() if materials is None else materials
-    dtype = _float_dtype(dtype)
+    precision = "fp32" if io == "float32" else _float_dtype(dtype)
+    if precision == "bf16":
+        raise ValueError("ONNX feeds: NumPy has no bfloat16 dtype; feed a bf16 model with io='float32'")
+    dtype = NUMPY_TYPES[precision]
     result = {"input": np.ascontiguousarray(m.input, dtype=dtype)}
     if case.seq_lengths:
         result["seq_lengths"] = np.ascontiguousarray(m.seq_lengths, dtype=np.int32)
@@ -116,12 +154,19 @@ def feeds(case: Case, materials: Materials | None = None, dtype=np.float32) -> d
     return result
 
 
+def bf16_initializers(model) -> dict[str, np.ndarray]:
+    """The bit patterns (uint16) of `model`'s BFLOAT16 initializers, by name."""
+    return {init.name: np.frombuffer(init.raw_data, np.uint16).reshape(tuple(init.dims))
+            for init in model.graph.initializer if init.data_type == TensorProto.BFLOAT16}
+
+
 def _layer(g, case, op, m, layer, x, lengths, states, dtype):
     """One ONNX RNN/GRU/LSTM node for all directions of `layer`; returns its Y, Y_h and Y_c names."""
     K, H = case.K, case.hidden_size
     prefix = f"layer{layer}"
-    W, R, B = _layer_parameters(case, op, m, layer, dtype)
-    inputs = [x, g.const(f"{prefix}/W", W), g.const(f"{prefix}/R", R), g.const(f"{prefix}/B", B), lengths]
+    W, R, B = _layer_parameters(case, op, m, layer)
+    inputs = [x, g.floats(f"{prefix}/W", W, dtype), g.floats(f"{prefix}/R", R, dtype), g.floats(f"{prefix}/B", B, dtype),
+              lengths]
     for name in ("hidden_state", "cell_state"):
         if name == "cell_state" and op is not RNNOperation.LSTM:
             continue
@@ -143,8 +188,8 @@ def _layer(g, case, op, m, layer, x, lengths, states, dtype):
     return outputs[0], outputs[1], outputs[2] if op is RNNOperation.LSTM else None
 
 
-def _layer_parameters(case, op, m, layer, dtype):
-    """ONNX W `(K, G*H, in)`, R `(K, G*H, H)`, B `(K, 2*G*H)` of `layer`, gates in ONNX order."""
+def _layer_parameters(case, op, m, layer):
+    """ONNX W `(K, G*H, in)`, R `(K, G*H, H)`, B `(K, 2*G*H)` of `layer` (float64), gates in ONNX order."""
     K, H = case.K, case.hidden_size
     cols = case.data_length if layer == 0 else K * H
     skip = layer == 0 and case.input_mode == "SKIP"
@@ -157,7 +202,7 @@ def _layer_parameters(case, op, m, layer, dtype):
         R.append(np.concatenate([_gate(m.weights, "weights", layer_index, gate, False, (H, H)) for gate in gates]))
         B.append(np.concatenate([_gate(m.biases, "biases", layer_index, gate, is_w, (H,))
                                  for is_w in (True, False) for gate in gates]))
-    return tuple(np.stack(arrays).astype(dtype) for arrays in (W, R, B))
+    return tuple(np.stack(arrays) for arrays in (W, R, B))
 
 
 def _gate(table, what, layer_index, gate, is_w, shape):
@@ -172,9 +217,9 @@ def _gate(table, what, layer_index, gate, is_w, shape):
     return value
 
 
-def _state_rows(g, name, N, rows, H):
-    """`hidden_state`/`cell_state` `(N..., L*K, H)` as `(L*K, N, H)`, ready to slice per layer."""
-    return g.node("Transpose", [g.reshape(name, (N, rows, H), f"{name}/flat")], [f"{name}/rows"], perm=[1, 0, 2])
+def _state_rows(g, tensor, name, N, rows, H):
+    """`hidden_state`/`cell_state` `(N..., L*K, H)` (graph tensor `tensor`) as `(L*K, N, H)`, ready to slice per layer."""
+    return g.node("Transpose", [g.reshape(tensor, (N, rows, H), f"{name}/flat")], [f"{name}/rows"], perm=[1, 0, 2])
 
 
 def _check_expressible(case, m):
@@ -198,8 +243,17 @@ def _check_expressible(case, m):
                              f"{None if value is None else np.shape(value)}; the graph input needs {shape}")
 
 
+NUMPY_TYPES = {"fp32": np.dtype(np.float32), "fp64": np.dtype(np.float64), "fp16": np.dtype(np.float16)}
+
+
 def _float_dtype(dtype):
-    dtype = np.dtype(dtype)
-    if dtype not in FLOAT_TYPES:
-        raise ValueError(f"ONNX export: dtype={dtype}; allowed: float32, float64")
-    return dtype
+    """The precision name ("fp32", "fp64", "fp16", "bf16") of a NumPy float dtype or precision name."""
+    if isinstance(dtype, str) and dtype in FLOAT_TYPES:
+        return dtype
+    try:
+        name = NUMPY_NAMES.get(np.dtype(dtype))
+    except TypeError:
+        name = None
+    if name is None:
+        raise ValueError(f"ONNX export: dtype={dtype!r}; allowed: float32, float64, float16, 'fp32', 'fp16', 'bf16'")
+    return name

@@ -63,6 +63,7 @@ def _cases_from_file(path) -> list[Case]:
 def all_backends() -> dict:
     """Every backend name -> factory: CPU oracles, simulated networks, build checks, GPU backends."""
     from .networks import PATHS
+    from .runners.build_check import PRECISIONS as NETWORK_PRECISIONS
     from .runners.build_check import BuildCheckRunner
     from .runners.registry import gpu_backends
 
@@ -71,10 +72,13 @@ def all_backends() -> dict:
         from .runners.simulated_runner import SimulatedRunner
     except ImportError:  # the executor is optional for a run
         SimulatedRunner = None
-    for path in PATHS:
+    for path in PATHS:  # the bare names are float32 networks: simulated exactly, built as -fp32 builds
         if SimulatedRunner is not None and path != "native":
             backends[f"simulated-{path}"] = (lambda p=path: SimulatedRunner(p))
+            backends.update({f"simulated-{path}-{q}": (lambda p=path, q=q: SimulatedRunner(p, q))
+                             for q in NETWORK_PRECISIONS})
         backends[f"build-{path}"] = (lambda p=path: BuildCheckRunner(p))
+        backends.update({f"build-{path}-{q}": (lambda p=path, q=q: BuildCheckRunner(p, q)) for q in NETWORK_PRECISIONS})
     backends.update(gpu_backends())
     return backends
 
@@ -86,14 +90,40 @@ def select_backends(names=None, paths=None, precisions=None) -> dict:
     if unknown:
         raise ValueError(f"unknown backend {unknown[0]!r}; allowed: {', '.join(available)}")
     chosen = {n: available[n] for n in (names or available)}
+    precisions = [_SAME_PRECISION.get(w, w) for w in precisions or ()]
     for label, wanted, field in (("path", paths, _path_of), ("precision", precisions, _precision_of)):
         if wanted:
             known = {field(n) for n in available} - {None}
             bad = [w for w in wanted if w not in known]
             if bad:
                 raise ValueError(f"unknown {label} {bad[0]!r}; allowed: {', '.join(sorted(known))}")
-            chosen = {n: f for n, f in chosen.items() if field(n) is None or field(n) in wanted}
-    return chosen
+            before, chosen = chosen, {n: f for n, f in chosen.items() if field(n) is None or field(n) in wanted}
+    return _at_precisions(chosen, precisions, before if precisions else chosen)
+
+
+def _at_precisions(chosen, precisions, candidates):
+    """With `--precision`: every precision must be had by a chosen backend; backends of no precision of
+    their own (the CPU oracles) run each case at every wanted precision (its data rounded to it)."""
+    if not precisions:
+        return chosen
+    have = {_precision_of(n) for n in chosen}
+    lacking = [w for w in precisions if w not in have and None not in have]
+    if lacking:
+        offered = {_precision_of(n) for n in candidates} - {None}
+        raise ValueError(f"precision {lacking[0]!r}: no selected backend ({', '.join(candidates) or 'none'}) "
+                         f"computes in it; allowed with them: {', '.join(sorted(offered)) or 'none'}")
+    case_precisions = tuple(dict.fromkeys(_CASE_PRECISION_OF.get(w, "fp32") for w in precisions))
+    return {n: f if _precision_of(n) else (lambda f=f: _with_case_precisions(f(), case_precisions))
+            for n, f in chosen.items()}
+
+
+def _with_case_precisions(runner, case_precisions):
+    runner.case_precisions = case_precisions  # read by run()
+    return runner
+
+
+_SAME_PRECISION = {"float32": "fp32", "float16": "fp16", "bfloat16": "bf16"}  # one name per precision
+_CASE_PRECISION_OF = {"fp32": "fp32", "tf32": "tf32", "fp16": "fp16", "bf16": "bf16", "float64": "fp32"}
 
 
 def _path_of(name):
@@ -106,7 +136,11 @@ def _path_of(name):
 
 def _precision_of(name):
     tail = name.rsplit("-", 1)[-1]
-    return tail if tail in ("fp32", "tf32", "fp16", "bf16", "float32", "float16", "float64") else None
+    if tail in ("fp32", "tf32", "fp16", "bf16", "float32", "float16", "float64"):
+        return _SAME_PRECISION.get(tail, tail)
+    if name.startswith(("simulated-", "build-")) and _path_of(name):
+        return "fp32"  # the bare simulated-{path} and build-{path} are float32 networks
+    return None
 
 
 def kind_of(runner) -> str:
@@ -129,8 +163,8 @@ def run(cases, backends: dict, *, xfails=(), progress=None, timing_repeats=0):
         for name, factory in backends.items():
             runner = factory()
             opened = False
-            for case in cases:
-                case_here = _variant(case, CASE_PRECISION.get(runner.precision, "fp32"))
+            precisions = getattr(runner, "case_precisions", None) or (CASE_PRECISION.get(runner.precision, "fp32"),)
+            for case_here in dict.fromkeys(_variant(case, p) for case in cases for p in precisions):
                 record = _one(runner, case_here, references, outputs, xfails, env, stack, opened, timing_repeats)
                 opened = opened or record.status not in ("skipped",)
                 records.append(record)

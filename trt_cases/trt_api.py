@@ -86,3 +86,37 @@ def missing(path: str) -> str | None:
     if absent:
         return f"{', '.join(absent)} not available in {rt.label}"
     return None
+
+
+# Typing: TensorRT 11 and TensorRT-RTX are always strongly typed (no BuilderFlag.FP16); TensorRT 9.x-10.x
+# strongly type a network created with NetworkDefinitionCreationFlag.STRONGLY_TYPED; TensorRT 8.6 cannot.
+
+def always_strongly_typed() -> bool:
+    """Whether every network the installed TensorRT creates is strongly typed (TensorRT-RTX, TensorRT 11)."""
+    rt = load()
+    if rt is None:
+        return False
+    return rt.flavour == "TensorRT-RTX" or not hasattr(rt.module.BuilderFlag, "FP16")
+
+
+def can_strongly_type() -> bool:
+    """Whether the installed TensorRT can create a strongly typed network."""
+    rt = load()
+    if rt is None:
+        return False
+    return always_strongly_typed() or hasattr(rt.module.NetworkDefinitionCreationFlag, "STRONGLY_TYPED")
+
+
+def create_network(builder, *, strongly_typed: bool):
+    """A new explicit-batch network of `builder`, strongly typed if asked and the creation flag exists.
+
+    EXPLICIT_BATCH is set where it exists: TensorRT 8.6 makes an implicit-batch network without it
+    (later versions deprecate it and are explicit-batch always).
+    """
+    creation = load().module.NetworkDefinitionCreationFlag
+    flags = 0
+    if strongly_typed and hasattr(creation, "STRONGLY_TYPED"):
+        flags |= 1 << int(creation.STRONGLY_TYPED)
+    if hasattr(creation, "EXPLICIT_BATCH"):
+        flags |= 1 << int(creation.EXPLICIT_BATCH)
+    return builder.create_network(flags)

@@ -2,8 +2,12 @@
 
 `execute(network, feeds)` evaluates a real `INetworkDefinition` (built with TensorRT's or
 TensorRT-RTX's Python API, by hand or by the ONNX parser) layer by layer in topological order,
-reading each layer's type and parameters through the API, and returns the marked outputs. Float
-math is float64 whatever the network's float types; integer and bool tensors keep their types.
+reading each layer's type and parameters through the API, and returns the marked outputs. Each
+layer computes in float64; with `rounding="network"` (the default) each float tensor it outputs is
+then rounded to the tensor's network type (FLOAT, HALF or BF16), as a faithful engine of that
+network stores it, and with `rounding="none"` it keeps the exact float64 value (the network's math,
+free of any precision). Integer and bool tensors keep their types. A tensor of a type the executor
+cannot emulate (FP8, INT8, INT4, FP4, ...) is refused before anything runs, naming the tensor.
 After every layer the value's kind and shape are checked against what TensorRT inferred.
 
 `keep` also returns intermediate tensors: a list of names or a predicate on names. A tensor inside
@@ -18,28 +22,38 @@ from __future__ import annotations
 import numpy as np
 
 from .. import trt_api
-from .dtypes import conform, numpy_dtype
+from .dtypes import FLOATS, NUMPY, conform, numpy_dtype
 from .graph import CLASSES, Loop, read
 from .layers import run_layer
 from .loops import run_loop
 
-__all__ = ["CLASSES", "execute"]
+__all__ = ["CLASSES", "ROUNDINGS", "execute"]
+
+ROUNDINGS = ("network", "none")
 
 
-def execute(network, feeds: dict, keep=None) -> dict:
+def execute(network, feeds: dict, keep=None, rounding: str = "network") -> dict:
     """Evaluate `network` on `feeds` (input name -> array); return the marked outputs and the kept tensors.
 
     `keep`: None, a collection of tensor names, or a predicate `name -> bool`. Loop-interior tensors
-    come back stacked over iterations (first axis).
+    come back stacked over iterations (first axis). `rounding`: "network" rounds every float tensor
+    to its network type, "none" keeps float64 values.
     """
+    if rounding not in ROUNDINGS:
+        raise ValueError(f"rounding={rounding!r}; allowed: {', '.join(ROUNDINGS)}")
     rt = trt_api.load()
     if rt is None:
         raise RuntimeError(trt_api.missing("loop"))
     graph = read(network, rt.module)
+    for name, tensor in graph.tensors.items():
+        if tensor.dtype not in NUMPY:
+            raise NotImplementedError(f"tensor {name!r} has data type {tensor.dtype}, which the executor cannot "
+                                      f"emulate (covered: {', '.join(NUMPY)})")
+        tensor.rounded = rounding == "network" and tensor.dtype in FLOATS
     wanted = _wanted(keep, graph)
-    values = _feed(graph, feeds)
-    kept = {name: values[name] for name in graph.inputs if wanted(name)}
-    with np.errstate(all="ignore"):  # NaN and Inf propagate as arithmetic does, as in the reference
+    with np.errstate(all="ignore"):  # NaN and Inf propagate (and fp16 overflows) as arithmetic does
+        values = _feed(graph, feeds)
+        kept = {name: values[name] for name in graph.inputs if wanted(name)}
         for step in graph.schedule:
             if isinstance(step, Loop):
                 inside = [n for rec in step.iterators + step.recurrences + step.interior for n in rec.outputs]

@@ -60,9 +60,11 @@ class Loop:
 
 @dataclasses.dataclass
 class Tensor:
-    """What TensorRT infers for a tensor: its shape (-1 where unknown) and its `DataType` name."""
+    """What TensorRT infers for a tensor: its shape (-1 where unknown) and its `DataType` name; `rounded`:
+    whether the executor rounds the tensor's float values to that type (`execute`'s `rounding`)."""
     shape: tuple
     dtype: str
+    rounded: bool = False
 
 
 @dataclasses.dataclass

@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from .dtypes import convert
+from .weights import weight_values
 
 
 def not_covered(rec, option):
@@ -25,7 +26,7 @@ def ints(value) -> tuple:
 def constant(rec, inputs, dtypes):
     """IConstantLayer: its weights, shaped `shape`."""
     layer = rec.layer
-    weights = np.asarray(layer.weights)
+    weights = weight_values(rec, layer.weights)
     return [convert(weights.reshape(tuple(layer.shape)), dtypes[0], rec.name)]
 
 

@@ -99,7 +99,8 @@ def trace(case: Case, path: str = "loop", precision: str = "float64") -> list[St
     _check_path(path)
     net = build_network(case, path)
     found = probes(case, path, net.network)
-    values = execute(net.network, net.feeds, keep={p.tensor for p in found})
+    values = execute(net.network, net.feeds, keep={p.tensor for p in found},
+                     rounding="none")  # exact: the float64 tolerance
     return verdicts(case, found, values, precision)
 
 

@@ -1,6 +1,11 @@
-"""A TensorRT build check as a backend: the case's network builds to a plan with the right outputs.
+"""A TensorRT build check as a backend: the case's network, in a network precision, builds to a plan
+with the right outputs.
 
 It checks building, not numbers (no engine runs), so its records say "built", never "passed".
+`BuildCheckRunner("loop", "fp16")` is `build-loop-fp16`; the bare `build-loop` builds the same
+float32 network as `build-loop-fp32`. `build_network` checks, before building, that every tensor
+has the type the precision intends. A half ONNX model the installed parser refuses is a skip with
+the parser's reason (`onnx_probe`).
 """
 
 from __future__ import annotations
@@ -9,24 +14,35 @@ from .. import trt_api
 from ..case import Case
 from ..engine import build_plan
 from ..networks import OUTPUT_NAMES, build_network
+from .onnx_probe import parser_refusal
 from .reference_runner import run_reference
+
+# Network precision -> the compute precision that picks the tolerance row in compare.TOLERANCE.
+PRECISIONS = {"fp32": "float32", "fp16": "float16", "bf16": "bfloat16"}
 
 
 class BuildCheckRunner:
     kind = "build-check"
-    precision = "float32"
 
-    def __init__(self, path: str):
+    def __init__(self, path: str, precision: str | None = None):
+        if precision is not None and precision not in PRECISIONS:
+            raise ValueError(f"precision={precision!r}; allowed: {', '.join(PRECISIONS)} (or None: fp32)")
         self.path = path
-        self.name = f"build-{path}"
+        self.network_precision = precision or "fp32"
+        self.precision = PRECISIONS[self.network_precision]
+        self.name = f"build-{path}" + ("" if precision is None else f"-{precision}")
         self.build_seconds = 0.0
 
     def unsupported(self, case: Case) -> str | None:
-        return trt_api.missing(self.path)
+        """Why this path cannot be built here (no TensorRT API, or an ONNX parser that refuses the model)."""
+        reason = trt_api.missing(self.path)
+        if reason is None and self.path == "onnx":
+            reason = parser_refusal(case, self.network_precision)
+        return reason
 
     def infer(self, case: Case):
         """Build the case's network and plan; raise if it fails or its outputs differ from the reference's."""
-        net = build_network(case, self.path)
+        net = build_network(case, self.path, precision=self.network_precision)
         got = [(net.network.get_output(i).name, tuple(net.network.get_output(i).shape)) for i in range(net.network.num_outputs)]
         want = [(name, out.shape) for name, out in zip(OUTPUT_NAMES, run_reference(case))]
         if got != want:

@@ -1,9 +1,12 @@
 """A TensorRT network path run by the NumPy executor: a simulation of the network, never a TensorRT result.
 
-`SimulatedRunner("loop")` builds the case's network along the loop path (or "drop-in", "onnx")
-with the installed TensorRT or TensorRT-RTX API, then evaluates it with `trt_cases.executor` in
-float64. It proves what the network computes, not what TensorRT's kernels compute: its name is
-`simulated-<path>`, its `backend` "simulated", and no engine is built or run.
+`SimulatedRunner("loop", "fp16")` builds the case's network along the loop path (or "drop-in",
+"onnx") in that network precision with the installed TensorRT or TensorRT-RTX API, then evaluates
+it with `trt_cases.executor`, every float tensor rounded to its network type: the error a faithful
+engine of that network would have, compared at the precision's tolerance. Its name is
+`simulated-<path>-<precision>`. The bare `simulated-<path>` is the float32 network with exact
+float64 math (`rounding="none"`), compared at the float64 tolerance: a proof of the network's math
+itself. Its `backend` is "simulated"; no engine is built or run.
 """
 
 from __future__ import annotations
@@ -15,35 +18,61 @@ import numpy as np
 from .. import trt_api
 from ..case import Case
 from ..networks import OUTPUT_NAMES
+from .onnx_probe import parser_refusal
 
 PATHS = ("loop", "drop-in", "onnx")
+# Network precision -> the compute precision that picks the tolerance row in compare.TOLERANCE.
+PRECISIONS = {"fp32": "float32", "fp16": "float16", "bf16": "bfloat16"}
+IO = ("network", "float32")
 
 
 class SimulatedRunner:
-    """The runner protocol over `build_network(case, path)` evaluated by the NumPy executor."""
+    """The runner protocol over `build_network(case, path, precision=..., io=...)` evaluated by the executor.
+
+    `precision` None is the bare exact runner (an fp32 network, no rounding); "fp32", "fp16" or
+    "bf16" is a network of that precision with typed rounding. `io` is the network's I/O form:
+    "network" (I/O in the network's type) or "float32" (ModelOpt AutoCast's: float32 I/O, casts at
+    the boundary), which adds "-autocast" to the name.
+    """
 
     backend = kind = "simulated"  # run.kind_of and results files label it so
-    precision = "float64"
 
-    def __init__(self, path: str):
+    def __init__(self, path: str, precision: str | None = None, io: str = "network"):
         if path not in PATHS:
             raise ValueError(f"path={path!r}; allowed: {', '.join(PATHS)} (the native IRNNv2Layer has no "
                              "loop structure for the executor to read)")
-        self.path = path
-        self.name = f"simulated-{path}"
+        if precision is not None and precision not in PRECISIONS:
+            raise ValueError(f"precision={precision!r}; allowed: {', '.join(PRECISIONS)} (or None: exact float64)")
+        if io not in IO:
+            raise ValueError(f"io={io!r}; allowed: {', '.join(IO)}")
+        if precision is None and io != "network":
+            raise ValueError("io='float32' needs a precision (the exact runner simulates the float32 network)")
+        self.path, self.network_precision, self.io = path, precision, io
+        self.rounding = "none" if precision is None else "network"
+        self.precision = "float64" if precision is None else PRECISIONS[precision]
+        self.name = f"simulated-{path}" + ("" if precision is None else f"-{precision}") + \
+            ("-autocast" if io == "float32" else "")
 
     @property
     def label(self) -> str:
-        return f"{self.name}: the {self.path} network simulated by the NumPy executor in float64 (not a TensorRT run)"
+        if self.network_precision is None:
+            how = "in exact float64 arithmetic"
+        else:
+            form = ", float32 I/O (AutoCast form)" if self.io == "float32" else ""
+            how = f"as a {self.network_precision} network{form}, each tensor rounded to its network type"
+        return f"{self.name}: the {self.path} network simulated by the NumPy executor {how} (not a TensorRT run)"
 
     def __repr__(self) -> str:
-        return f"SimulatedRunner({self.path!r})"
+        return f"SimulatedRunner({self.path!r}, {self.network_precision!r}, io={self.io!r})"
 
     def unsupported(self, case: Case) -> str | None:
-        """Why this path cannot be simulated here (no TensorRT API, or no onnx package), or None."""
+        """Why this path cannot be simulated here (no TensorRT API, no onnx package, or an ONNX parser that
+        refuses this half-precision model), or None."""
         reason = trt_api.missing(self.path)
         if reason is None and self.path == "onnx" and importlib.util.find_spec("onnx") is None:
             reason = "onnx is not installed (the onnx path parses the case's ONNX export)"
+        if reason is None and self.path == "onnx" and self.network_precision is not None:
+            reason = parser_refusal(case, self.network_precision, self.io)
         return reason
 
     def infer(self, case: Case, materials=None):
@@ -54,7 +83,8 @@ class SimulatedRunner:
         reason = self.unsupported(case)
         if reason is not None:
             raise RuntimeError(f"{self.name} cannot run {case.id}: {reason}")
-        net = build_network(case, self.path, materials=materials)
-        values = execute(net.network, net.feeds)
+        net = build_network(case, self.path, precision=self.network_precision or "fp32", io=self.io,
+                            materials=materials)
+        values = execute(net.network, net.feeds, rounding=self.rounding)
         names = OUTPUT_NAMES[:3 if case.op == "LSTM" else 2]
         return tuple(np.asarray(values[name], dtype=np.float64) for name in names)
