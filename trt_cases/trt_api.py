@@ -105,18 +105,3 @@ def can_strongly_type() -> bool:
     if rt is None:
         return False
     return always_strongly_typed() or hasattr(rt.module.NetworkDefinitionCreationFlag, "STRONGLY_TYPED")
-
-
-def create_network(builder, *, strongly_typed: bool):
-    """A new explicit-batch network of `builder`, strongly typed if asked and the creation flag exists.
-
-    EXPLICIT_BATCH is set where it exists: TensorRT 8.6 makes an implicit-batch network without it
-    (later versions deprecate it and are explicit-batch always).
-    """
-    creation = load().module.NetworkDefinitionCreationFlag
-    flags = 0
-    if strongly_typed and hasattr(creation, "STRONGLY_TYPED"):
-        flags |= 1 << int(creation.STRONGLY_TYPED)
-    if hasattr(creation, "EXPLICIT_BATCH"):
-        flags |= 1 << int(creation.EXPLICIT_BATCH)
-    return builder.create_network(flags)
