@@ -152,8 +152,8 @@ def onnx_w_columns_swapped(monkeypatch):
     """The parser's input: the first layer's forward W of ONNX gate 1 has its first two columns swapped."""
     export = onnx_export.export
 
-    def misread(case, materials=None, dtype=np.float32):
-        model = export(case, materials, dtype)
+    def misread(case, materials=None, dtype=np.float32, **kwargs):
+        model = export(case, materials, dtype, **kwargs)
         for k, tensor in enumerate(model.graph.initializer):
             if tensor.name == "layer0/W":
                 W = numpy_helper.to_array(tensor).copy()  # (K, G*H, E)

@@ -131,10 +131,7 @@ def _typing_missing(precision, strongly_typed):
 
 
 def _typing(trt, network, strong):
-    """"strong" or "weak": what the network is, asked of it where the API can say."""
-    creation = trt.NetworkDefinitionCreationFlag
-    if hasattr(network, "get_flag") and hasattr(creation, "STRONGLY_TYPED"):
-        return "strong" if network.get_flag(creation.STRONGLY_TYPED) else "weak"
+    """"strong" or "weak": created with STRONGLY_TYPED, or by a TensorRT that has no weak typing (probed)."""
     return "strong" if strong or trt_api.always_strongly_typed() else "weak"
 
 

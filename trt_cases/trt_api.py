@@ -96,7 +96,7 @@ def always_strongly_typed() -> bool:
     rt = load()
     if rt is None:
         return False
-    return rt.flavour == "TensorRT-RTX" or not hasattr(rt.module.BuilderFlag, "FP16")
+    return not hasattr(rt.module.BuilderFlag, "FP16")  # weak typing's precision flags are gone: probed, not looked up
 
 
 def can_strongly_type() -> bool:

@@ -32,6 +32,7 @@ from ..case import Case
 from ..compare import OUTPUT_NAMES
 from ..engine import build_plan
 from ..engine_cache import EngineCache, LoadedEngines, TimingCacheFile, shape_signature
+from .onnx_probe import parser_refusal
 
 PRECISIONS = {"fp32": "float32", "tf32": "tf32", "fp16": "float16", "bf16": "bfloat16"}  # -> tolerance row
 FLAGS = {"fp32": (), "tf32": ("TF32",), "fp16": ("FP16",), "bf16": ("BF16",)}  # weak typing's builder flags
@@ -157,6 +158,8 @@ class TensorRTRunner(contextlib.AbstractContextManager):
             return reason
         rt = trt_api.load()
         reason = network_unavailable(self.network_precision, self.typing == "strong")
+        if reason is None and self.path == "onnx":  # a parser that refuses this kind of half model: its words
+            reason = parser_refusal(case, self.network_precision, self.io)
         if reason:
             return reason
         if self.optimization_level is not None and not hasattr(rt.module.IBuilderConfig, "builder_optimization_level"):
