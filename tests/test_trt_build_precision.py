@@ -311,7 +311,7 @@ def test_drop_in_refuses_an_integer_input():
     from trt_cases.drop_in import add_rnn_v2
 
     network = trt_api.create_network(trt.Builder(trt.Logger(trt.Logger.ERROR)), strongly_typed=True)
-    with pytest.raises(ValueError, match=r"input has type DataType.INT32; the RNN computes in FLOAT, HALF"):
+    with pytest.raises(ValueError, match=r"input has type INT32; the RNN computes in FLOAT, HALF"):
         add_rnn_v2(network, network.add_input("x", trt.int32, (3, 4, 5)), 1, 5, 4, "TANH")
 
 

@@ -50,7 +50,8 @@ def precision_of(trt, dtype, what="input"):
     if hasattr(trt.DataType, "BF16"):
         names[trt.DataType.BF16] = "bf16"
     if dtype not in names:
-        raise ValueError(f"{what} has type {dtype}; the RNN computes in {', '.join(t.name for t in names)}")
+        raise ValueError(f"{what} has type {getattr(dtype, 'name', dtype)}; the RNN computes in "
+                         f"{', '.join(t.name for t in names)}")
     return names[dtype]
 
 
