@@ -1,7 +1,15 @@
-"""Build a network into a serialized plan, capturing the builder's log so a failure can show it."""
+"""Build a network into a serialized plan, capturing the builder's log so a failure can show it.
+
+The build runs in a worker thread while the calling thread waits, so Ctrl-C stops a run within a
+fraction of a second even in the middle of a long build: a KeyboardInterrupt raised inside the
+builder's C++ (in a logger callback) is swallowed by the bindings, one raised in the waiting thread is
+not. Where the API has a progress monitor (`IBuilderConfig.progress_monitor`), the build is also
+cancelled, so no builder keeps running behind the interrupt.
+"""
 
 from __future__ import annotations
 
+import threading
 import time
 
 from . import trt_api
@@ -41,9 +49,58 @@ def build_plan(net, flags=(), strict_fp32: bool = False) -> tuple[bytes, float]:
     if strict_fp32 and hasattr(trt_flags, "TF32"):
         config.clear_flag(trt_flags.TF32)
     start = time.perf_counter()
-    plan = net.builder.build_serialized_network(net.network, config)
+    plan = _interruptible(lambda: net.builder.build_serialized_network(net.network, config), config)
     seconds = time.perf_counter() - start
     if plan is None:
         raise BuildError(f"builder returned no plan for case {net.case.id} ({net.path} path); builder log:\n"
                          + net.logger.text())
     return bytes(plan), seconds
+
+
+def _interruptible(build, config):
+    """`build()` in a worker thread; on KeyboardInterrupt cancel it (where the API can) and re-raise."""
+    cancel = threading.Event()
+    trt = trt_api.load().module
+    monitor = None  # held here for as long as the build runs
+    if hasattr(trt, "IProgressMonitor") and hasattr(config, "progress_monitor"):
+        monitor = config.progress_monitor = _CancellingMonitor(trt, cancel)
+    outcome = {}
+
+    def work():
+        try:
+            outcome["plan"] = build()
+        except BaseException as exc:  # handed to the waiting thread
+            outcome["error"] = exc
+
+    worker = threading.Thread(target=work, name="tensorrt-builder", daemon=True)
+    worker.start()
+    try:
+        while worker.is_alive():
+            worker.join(0.1)
+    except KeyboardInterrupt:
+        cancel.set()
+        worker.join(5.0)  # a cancelled build returns within a step; a daemon thread never blocks the exit
+        raise
+    del monitor
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome["plan"]
+
+
+def _CancellingMonitor(trt, cancel):
+    """An `IProgressMonitor` whose `step_complete` returns False (cancel the build) once `cancel` is set."""
+
+    class _Monitor(trt.IProgressMonitor):
+        def __init__(self):
+            trt.IProgressMonitor.__init__(self)
+
+        def phase_start(self, phase_name, parent_phase, num_steps):
+            pass
+
+        def step_complete(self, phase_name, step):
+            return not cancel.is_set()
+
+        def phase_finish(self, phase_name):
+            pass
+
+    return _Monitor()
