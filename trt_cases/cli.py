@@ -22,7 +22,6 @@ Exit status:
 from __future__ import annotations
 
 import argparse
-import contextlib
 import datetime
 import os
 import pathlib
@@ -99,11 +98,14 @@ def cmd_run(args) -> int:
     except OSError as exc:
         raise ValueError(f"--out {out}: cannot write results there: {exc.strerror or exc}") from None
     print(f"{len(cases)} cases ({', '.join(specs)}) on {len(backends)} backends -> {out}", flush=True)
+    interrupted = False
     try:
         with writer:
             run(cases, backends, xfails=xfails, progress=args.progress is not False, on_record=writer.add)
             writer.close()
     except KeyboardInterrupt:
+        interrupted = True
+    if interrupted:
         kept = len(writer.document["records"])
         print(f"interrupted: {kept} finished record(s) kept in {writer.path}, marked partial", file=sys.stderr)
         return INTERRUPTED

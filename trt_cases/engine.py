@@ -64,22 +64,23 @@ def _interruptible(build, config):
     monitor = None  # held here for as long as the build runs
     if hasattr(trt, "IProgressMonitor") and hasattr(config, "progress_monitor"):
         monitor = config.progress_monitor = _CancellingMonitor(trt, cancel)
-    outcome = {}
+    outcome, finished = {}, threading.Event()
 
     def work():
         try:
             outcome["plan"] = build()
         except BaseException as exc:  # handed to the waiting thread
             outcome["error"] = exc
+        finally:
+            finished.set()
 
-    worker = threading.Thread(target=work, name="tensorrt-builder", daemon=True)
-    worker.start()
-    try:
-        while worker.is_alive():
-            worker.join(0.1)
+    threading.Thread(target=work, name="tensorrt-builder", daemon=True).start()
+    try:  # an Event, not Thread.join: an interrupted join marks a running thread as stopped (Python 3.11)
+        while not finished.wait(0.1):
+            pass
     except KeyboardInterrupt:
         cancel.set()
-        worker.join(5.0)  # a cancelled build returns within a step; a daemon thread never blocks the exit
+        finished.wait(10.0)  # a cancelled build returns within a step
         raise
     del monitor
     if "error" in outcome:

@@ -52,5 +52,9 @@ def check_case(case, available: int | None = None) -> None:
     available = available_bytes() if available is None else available
     need = estimated_bytes(case)
     if available is not None and need > available:
-        raise ValueError(f"case {case.id} needs about {need / GIB:.3g} GiB (float64 data, weights, states and "
-                         f"outputs); this machine has {available / GIB:.3g} GiB available")
+        raise ValueError(f"case {case.id} needs about {_gib(need)} GiB (float64 data, weights, states and "
+                         f"outputs); this machine has {_gib(available)} GiB available")
+
+
+def _gib(count: int) -> str:
+    return f"{count / GIB:,.0f}" if count >= 10 * GIB else f"{count / GIB:.2g}"

@@ -167,7 +167,10 @@ def run(cases, backends: dict, *, xfails=(), progress=None, on_record=None):
             for name, factory in backends.items():
                 if progress:
                     progress.stage(name)
-                runner = factory()
+                try:
+                    runner = factory()
+                except Exception as exc:  # e.g. a library that fails to load: every case is this backend's error
+                    runner = _Unstarted(name, exc)
                 opened = False
                 for case in cases:
                     case_here = _variant(case, CASE_PRECISION.get(runner.precision, "fp32"))
@@ -236,6 +239,20 @@ def gate(records, named=(), allow_no_comparison: bool = False) -> tuple[int, lis
     return 0, lines
 
 
+class _Unstarted:
+    """A backend whose factory raised: every case it is asked for is an error carrying that message."""
+    kind = precision = ""
+
+    def __init__(self, name, exc):
+        self.name, self.exc = name, exc
+
+    def unsupported(self, case):
+        return None
+
+    def infer(self, case):
+        raise self.exc
+
+
 def _variant(case, precision):
     return case if case.precision == precision else dataclasses.replace(case, precision=precision)
 
@@ -247,7 +264,10 @@ def _one(runner, case, references, outputs, xfails, env, stack, opened) -> Recor
     if reason:
         return Record(status="skipped", reason=reason, **base)
     if not opened and hasattr(runner, "__enter__"):
-        stack.enter_context(runner)
+        try:
+            stack.enter_context(runner)
+        except Exception as exc:  # the backend could not open its resources: an error, the run goes on
+            return Record(status="error", reason=f"{type(exc).__name__}: {exc}", **base)
     if case.id not in references:
         references[case.id] = run_reference(case)
         for output_name, value in zip(OUTPUT_NAMES, references[case.id]):

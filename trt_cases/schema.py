@@ -46,11 +46,11 @@ def check(instance, schema: dict, what: str) -> None:
 
 def where(path) -> str:
     """Where in the file: [0, 'hidden_size'] -> 'item 0, field hidden_size: ',
-    ['records', 3, 'max_abs'] -> 'records[3], field max_abs: '."""
+    ['records', 3, 'max_abs'] -> 'field records[3], field max_abs: '."""
     parts = []
     for p in path:
         if isinstance(p, int) and parts and parts[-1].startswith("field "):
-            parts[-1] = f"{parts[-1][len('field '):]}[{p}]"
+            parts[-1] = f"{parts[-1]}[{p}]"
         else:
             parts.append(f"field {p}" if isinstance(p, str) else f"item {p}")
     return ", ".join(parts) + ": " if parts else ""
