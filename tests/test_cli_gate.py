@@ -228,6 +228,7 @@ def test_ctrl_c_during_a_build_check_stage_exits_130_and_keeps_the_records(tmp_p
     ([{"op": "GRU", "batch_dims": [2, "x"]}], "item 0: field batch_dims[1]: 'x' is not of type 'integer'"),
     ([{"op": "GRU", "colour": "red"}], "'colour' was unexpected"),
     ({"op": "GRU"}, "is not of type 'array'"),
+    ([], "[] should be non-empty"),
     ([{"op": "GRU", "hidden_size": 0}], "item 0: hidden_size=0"),
     (["gru-sideways"], "item 0: case id 'gru-sideways' is not of the form"),
 ])

@@ -64,7 +64,7 @@ def select_cases(specs) -> list[Case]:
 
 def case_file_schema() -> dict:
     """A case file: a JSON list of case ids or case objects (the fields of `Case`, `op` required)."""
-    return {"type": "array", "items": {"type": ["string", "object"]}}
+    return {"type": "array", "minItems": 1, "items": {"type": ["string", "object"]}}
 
 
 def case_schema() -> dict:
