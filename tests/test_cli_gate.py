@@ -4,6 +4,7 @@ results never overwritten, streamed and kept partial on Ctrl-C), bad input in on
 
 import io
 import json
+import os
 import pathlib
 import signal
 import subprocess
@@ -369,3 +370,27 @@ def test_a_partial_file_without_records_is_readable(tmp_path):
     (tmp_path / "results.json").write_text(json.dumps({"format": results.FORMAT, "partial": "yes", "records": []}))
     with pytest.raises(ValueError, match="field partial: 'yes' is not of type 'boolean'"):
         results.read(tmp_path)
+
+
+@needs_builder
+@pytest.mark.trt_build
+def test_ctrl_c_cancels_a_running_build():
+    """SIGINT in the middle of `build_serialized_network` raises KeyboardInterrupt at once, and the cancelled
+    build leaves no builder thread behind (one left running aborts the interpreter at exit)."""
+    import threading
+
+    from trt_cases.engine import build_plan
+    from trt_cases.networks import build_network
+
+    net = build_network(Case("LSTM", layer_count=16, hidden_size=16, data_length=16, max_seq_length=5,
+                             direction="BIDIRECTION", seq_lengths=True), "loop")
+    sent = []
+    timer = threading.Timer(0.3, lambda: (sent.append(time.monotonic()), os.kill(os.getpid(), signal.SIGINT)))
+    timer.start()
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            build_plan(net)
+    finally:
+        timer.cancel()
+    assert sent and time.monotonic() - sent[0] < 5
+    assert not [t for t in threading.enumerate() if t.name == "tensorrt-builder"]
