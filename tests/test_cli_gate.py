@@ -207,7 +207,8 @@ def test_ctrl_c_during_an_oracle_stage_exits_130_and_keeps_the_records(tmp_path)
                                                           "--backend", "onnx.reference"], 3)
     assert rc == 130, err
     assert seconds < 10 and document["partial"] is True
-    assert len(document["records"]) >= 3 and {r["status"] for r in document["records"]} == {"passed"}
+    statuses = [r["status"] for r in document["records"]]
+    assert len(statuses) >= 3 and "passed" in statuses and set(statuses) <= {"passed", "skipped"}
     assert "Traceback" not in err and "marked partial" in err
 
 

@@ -7,8 +7,8 @@ listed known mismatch.
 
 Cases are checked before anything runs (file schema, layer count, memory: `limits`). Each record is
 handed to `on_record` as it finishes (the command line streams them to `results.ResultsWriter`).
-Ctrl-C stops the run after the record in progress: the interrupt is remembered by a SIGINT handler,
-because an interrupt raised inside a C++ callback (a TensorRT logger) is swallowed by the bindings.
+Ctrl-C stops the run at once. An interrupt raised inside a C++ callback (a TensorRT logger) is
+swallowed by the bindings, so a SIGINT handler also remembers it, and the run stops after that record.
 `gate` turns the records into the run's verdict: failures, nothing compared, or named backends
 that could not run.
 """
@@ -174,14 +174,15 @@ def run(cases, backends: dict, *, xfails=(), progress=None, on_record=None):
                 opened = False
                 for case in cases:
                     case_here = _variant(case, CASE_PRECISION.get(runner.precision, "fp32"))
-                    before = set(outputs)
-                    record = _one(runner, case_here, references, outputs, xfails, env, stack, opened)
+                    added = {}
+                    record = _one(runner, case_here, references, added, xfails, env, stack, opened)
                     if interrupted.is_set():  # swallowed inside a C++ callback: this record is not to be trusted
                         raise KeyboardInterrupt
                     opened = opened or record.status not in ("skipped",)
                     records.append(record)
+                    outputs.update(added)
                     if on_record is not None:
-                        on_record(record, {k: outputs[k] for k in outputs.keys() - before})
+                        on_record(record, added)
                     if progress:
                         progress.update(record.status)
     finally:
