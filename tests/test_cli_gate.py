@@ -312,6 +312,17 @@ def test_check_runs_every_backend_when_one_raises(capsys, stubs):
     assert f"onnxruntime agrees with the reference on case {CASE}" in out
 
 
+def test_a_backend_returning_outputs_of_the_wrong_shape_is_its_error(tmp_path, capsys, stubs):
+    class Truncated(Stub):
+        def infer(self, case):
+            return tuple(o[..., :1] for o in run_reference(case))
+    stubs(**{"stub-truncated": lambda: Truncated("stub-truncated")})
+    assert run_cli(tmp_path, "--set", CASE, "--backend", "stub-truncated", "--backend", "onnxruntime") == 1
+    records = {r["backend"]: r for r in results.read(tmp_path / "r")["records"]}
+    assert records["stub-truncated"]["status"] == "error" and records["onnxruntime"]["status"] == "passed"
+    assert records["stub-truncated"]["reason"].startswith("outputs not comparable: ")
+
+
 def test_check_honours_the_xfails_file(tmp_path, capsys, stubs):
     stubs(**{"stub-off": lambda: Stub("stub-off", offset=1.0)})
     xfails = tmp_path / "known.json"

@@ -284,12 +284,15 @@ def _one(runner, case, references, outputs, xfails, env, stack, opened) -> Recor
     build = None if build_before is None else runner.build_seconds - build_before
     if actual is None:
         return Record(status="built", build_seconds=build, run_seconds=seconds, **base)
-    result = compare(case, expected, actual, runner.name, runner.precision)
+    try:  # outputs of the wrong number or shape are the backend's error, not bad input to the run
+        result = compare(case, expected, actual, runner.name, runner.precision)
+        errors = np.abs(np.asarray(actual[0], dtype=float) - expected[0])
+        per_step = np.max(np.moveaxis(np.nan_to_num(errors, nan=np.inf), -2, 0).reshape(case.max_seq_length, -1), axis=1)
+    except (ValueError, TypeError) as exc:
+        return Record(status="error", reason=f"outputs not comparable: {exc}", run_seconds=seconds, **base)
     for output_name, value in zip(OUTPUT_NAMES, actual):
         outputs[f"{runner.name}/{case.id}/{output_name}"] = value
     known = known_mismatches.find(xfails, runner.name, case.id, env)
-    errors = np.abs(np.asarray(actual[0], dtype=float) - expected[0])
-    per_step = np.max(np.moveaxis(np.nan_to_num(errors, nan=np.inf), -2, 0).reshape(case.max_seq_length, -1), axis=1)
     record = record_of(result, case, base["kind"])
     return dataclasses.replace(record, status=("xpass" if result else "xfail") if known else record.status,
                                reason=known["reason"] if known else "", timestep_errors=[float(v) for v in per_step],
