@@ -7,13 +7,21 @@
     python -m trt_cases report results/new                  # re-render report.html and summary.md
     python -m trt_cases trace lstm-bi-skip-L2-H8-S5-E8-B2x3-lens-h0-c0-fp32-s17 --path loop
 
-Exit status: 0 all passed (or no regression), 1 failures (or regressions), 2 bad arguments or files.
+Exit status:
+  0    all passed (compare: no regression)
+  1    conformance failures: a case failed, errored, or passed while listed as a known mismatch
+       (compare: regressions)
+  2    bad usage or input: unknown names, malformed case or results files, sizes this machine cannot
+       hold, an --out that cannot be written or holds earlier results (use --force or another --out)
+  3    nothing compared: no backend compared any case with the reference (skipped and built-only runs
+       count as nothing compared; --allow-no-comparison accepts that), or a backend named with
+       --backend could not run any case (one line on stderr per such backend, with its reason)
+  130  interrupted (Ctrl-C); `run` keeps the finished records in results.json, marked "partial": true
 """
 
 from __future__ import annotations
 
 import argparse
-import contextlib
 import datetime
 import json
 import os
@@ -21,7 +29,11 @@ import pathlib
 import sys
 
 from . import baseline, baseline_output, known_mismatches, report, results
-from .run import DEFAULT_SETS, run, select_backends, select_cases
+from .run import DEFAULT_SETS, gate, run, select_backends, select_cases
+
+OK, FAILURES, USAGE, NOTHING_COMPARED, INTERRUPTED = 0, 1, 2, 3, 130
+EXIT_STATUS = __doc__[__doc__.index("Exit status:"):]
+RESULT_FILES = ("results.json", "outputs.npz", "report.html", "summary.md")
 
 
 def main(argv=None) -> int:
@@ -32,18 +44,23 @@ def main(argv=None) -> int:
         return COMMANDS[args.command or "run"](args)
     except ValueError as exc:  # bad names, unreadable or foreign files: a message, never a traceback
         print(f"error: {exc}", file=sys.stderr)
-        return 2
+        return USAGE
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return INTERRUPTED
 
 
 def _parser():
-    parser = argparse.ArgumentParser(prog="python -m trt_cases", description=__doc__.splitlines()[0])
+    epilog = dict(epilog=EXIT_STATUS, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(prog="python -m trt_cases", description=__doc__.splitlines()[0], **epilog)
     parser.set_defaults(command=None, set=None, backend=None, path=None, precision=None, out=None,
-                        xfails_file=str(known_mismatches.DEFAULT_FILE), progress=None, timing_repeats=0)
+                        xfails_file=str(known_mismatches.DEFAULT_FILE), progress=None, force=False,
+                        allow_no_comparison=False, timing_repeats=0)
     sub = parser.add_subparsers(dest="command")
-    run_ = sub.add_parser("run", help="run case sets on backends; write results, report.html and summary.md")
+    run_ = sub.add_parser("run", help="run case sets on backends; write results, report.html and summary.md", **epilog)
     run_.add_argument("--set", action="append", metavar="SET",
                       help=f"seeds, matrix, edge, random:N, a case id or a .json file of cases (repeatable; default {' '.join(DEFAULT_SETS)})")
-    check = sub.add_parser("check", help="compare one case, given by its id, and print the comparisons")
+    check = sub.add_parser("check", help="compare one case, given by its id, and print the comparisons", **epilog)
     check.add_argument("case_id")
     for p in (run_, check):
         p.add_argument("--backend", action="append", help="backend name (repeatable; default: every one)")
@@ -51,10 +68,14 @@ def _parser():
         p.add_argument("--precision", action="append", help="fp32, tf32, fp16, bf16, float32, float64 ... (repeatable)")
         p.add_argument("--xfails-file", default=str(known_mismatches.DEFAULT_FILE), help="known mismatches (JSON)")
         p.add_argument("--builder-optimization-level", metavar="N", help="TensorRT builder optimisation level 0-5 (sets TRT_RNN_BUILDER_OPT_LEVEL)")
-    run_.add_argument("--out", help="results directory (default results/<UTC time>)")
+        p.add_argument("--allow-no-comparison", action="store_true",
+                       help="exit 0, not 3, when no backend compared numbers (e.g. a run of build checks only)")
+    run_.add_argument("--out", help="results directory (default results/<UTC time>); one holding results is refused")
     run_.add_argument("--timing-repeats", type=_repeats, default=0, metavar="N",
                       help="after each case's first (warm-up) inference, time N more; record their median (for compare --timing)")
-    run_.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None, help="progress bar (default: on a terminal)")
+    run_.add_argument("--force", action="store_true", help="overwrite the results already in --out")
+    run_.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
+                      help="progress on stderr (default on): a bar on a terminal, a line every 10 s or 10%% otherwise")
     compare = sub.add_parser("compare", help="the upgrade check: list changes from BASELINE to CURRENT; exit 1 on regressions")
     compare.add_argument("baseline")
     compare.add_argument("current")
@@ -89,21 +110,63 @@ def _builder_options(args) -> None:
 
 def cmd_run(args) -> int:
     specs = args.set or list(DEFAULT_SETS)
+    out = pathlib.Path(args.out or f"results/{datetime.datetime.now(datetime.timezone.utc):%Y%m%d-%H%M%S}")
+    _check_out(out, args.force)
     cases = select_cases(specs)
     backends = select_backends(args.backend, args.path, args.precision)
     xfails = known_mismatches.load(args.xfails_file)
-    out = pathlib.Path(args.out or f"results/{datetime.datetime.now(datetime.timezone.utc):%Y%m%d-%H%M%S}")
-    print(f"{len(cases)} cases ({', '.join(specs)}) on {len(backends)} backends -> {out}")
-    progress = sys.stderr.isatty() if args.progress is None else args.progress
-    records, outputs = run(cases, backends, xfails=xfails, progress=progress, timing_repeats=args.timing_repeats)
-    document = results.read(results.write(out, records, outputs, sets=specs))
-    (out / "report.html").write_text(report.html_report(document, outputs=outputs))
+    try:
+        if args.force:
+            for name in RESULT_FILES:
+                (out / name).unlink(missing_ok=True)
+        writer = results.ResultsWriter(out, sets=specs)  # writes a first (partial, empty) file: --out works
+    except OSError as exc:
+        raise ValueError(f"--out {out}: cannot write results there: {exc.strerror or exc}") from None
+    print(f"{len(cases)} cases ({', '.join(specs)}) on {len(backends)} backends -> {out}", flush=True)
+    interrupted = False
+    try:
+        with writer:
+            run(cases, backends, xfails=xfails, progress=args.progress is not False, on_record=writer.add,
+                timing_repeats=args.timing_repeats)
+            writer.close()
+    except KeyboardInterrupt:
+        interrupted = True
+    if interrupted:
+        kept = len(writer.document["records"])
+        print(f"interrupted: {kept} finished record(s) kept in {writer.path}, marked partial", file=sys.stderr)
+        return INTERRUPTED
+    document = results.read(writer.path)
+    (out / "report.html").write_text(report.html_report(document, outputs=results.load_outputs(out)))
     summary = report.markdown_report(document)
     (out / "summary.md").write_text(summary)
     print(summary)
     print(_what_ran(document))
     print(f"results: {out / 'results.json'}  report: {out / 'report.html'}")
-    return 1 if any(r["status"] in results.FAILING for r in document["records"]) else 0
+    status, lines = gate(document["records"], args.backend or (), args.allow_no_comparison)
+    for line in lines:
+        print(line, file=sys.stderr)
+    return status
+
+
+def _check_out(out: pathlib.Path, force: bool) -> None:
+    """Refuse, before any work, an --out that cannot hold results or already holds some (unless forced)."""
+    if out.exists() and not out.is_dir():
+        raise ValueError(f"--out {out} is an existing file; give a folder for the results")
+    if out.is_dir():
+        earlier = [name for name in RESULT_FILES if (out / name).exists()]
+        if earlier and not force:
+            raise ValueError(f"--out {out} already holds results ({', '.join(earlier)}); use --force to overwrite "
+                             "them or give another --out")
+        if not os.access(out, os.W_OK | os.X_OK):
+            raise ValueError(f"--out {out} is not writable")
+        return
+    parent = out.parent
+    while not parent.exists():
+        parent = parent.parent
+    if not parent.is_dir():
+        raise ValueError(f"--out {out}: {parent} is a file, not a folder")
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise ValueError(f"--out {out}: {parent} is not writable")
 
 
 def _what_ran(document) -> str:
@@ -125,27 +188,45 @@ def _what_ran(document) -> str:
 
 
 def cmd_check(args) -> int:
+    """Every selected backend on one case, each whatever the others do; the same verdict as `run`."""
+    from . import limits
     from .case import Case
-    from .compare import compare
-    from .runners.reference_runner import run_reference
 
     case = Case.from_id(args.case_id)
-    failed = 0
-    for name, factory in select_backends(args.backend, args.path, args.precision).items():
-        runner = factory()
-        reason = runner.unsupported(case)
-        if reason:
-            print(f"{name}: skipped: {reason}")
-            continue
-        with (runner if hasattr(runner, "__enter__") else contextlib.nullcontext()):
-            outputs = runner.infer(case)
-        if outputs is None:
-            print(f"{name}: built")
-            continue
-        result = compare(case, run_reference(case), outputs, runner.name, runner.precision)
-        failed += not result
-        print(result.message())
-    return 1 if failed else 0
+    limits.check_case(case)
+    backends = select_backends(args.backend, args.path, args.precision)
+    xfails = known_mismatches.load(args.xfails_file)
+    records = []
+    for name, factory in backends.items():
+        try:
+            (record,), _ = run([case], {name: factory}, xfails=xfails)
+        except Exception as exc:  # the backend failed to start: this backend's error, the others still run
+            record = results.Record(case=case.id, backend=name, kind="", precision="", status="error",
+                                    reason=f"{type(exc).__name__}: {exc}")
+        records.append(record)
+        print(_check_line(record), flush=True)
+    status, lines = gate(records, args.backend or (), args.allow_no_comparison)
+    for line in lines:
+        print(line, file=sys.stderr)
+    return status
+
+
+def _check_line(record) -> str:
+    """One backend's outcome on the checked case, worded as `compare.Comparison.message`."""
+    if record.status in ("skipped", "error"):
+        return f"{record.backend}: {record.status}: {record.reason}"
+    if record.status == "built":
+        return f"{record.backend}: built (no numbers compared)"
+    verdict = {"passed": "agrees", "failed": "DISAGREES", "xfail": "xfail: DISAGREES (a listed known mismatch)",
+               "xpass": "XPASS: agrees, but is listed as a known mismatch (counts as a failure)"}[record.status]
+    lines = [f"{record.backend} {verdict} with the reference on case {record.case}",
+             f"  worst: {record.worst_output}{record.worst_index}"
+             + (f" (timestep {record.worst_timestep})" if record.worst_timestep is not None else "")
+             + f": observed {record.observed!r}, expected {record.expected!r}",
+             f"  max abs error {record.max_abs:.3e} (allowed {record.allowed:.3e}), max rel error {record.max_rel:.3e}"]
+    lines += [f"  note: {text}" for text in (record.note, record.reason) if text]
+    lines.append(f"  re-run: python -m trt_cases check {record.case} --backend {record.backend}")
+    return "\n".join(lines)
 
 
 def cmd_compare(args) -> int:

@@ -4,10 +4,17 @@ The builder's timing cache is loaded from and saved to a `TimingCacheFile` where
 TensorRT has one (probed: `create_timing_cache`; a TensorRT that declares its timing cache a no-op
 by a deprecation warning, as TensorRT-RTX does, is not given one), and the builder optimisation
 level is set where `builder_optimization_level` exists.
+
+The build runs in a worker thread while the calling thread waits, so Ctrl-C stops a run within a
+fraction of a second even in the middle of a long build: a KeyboardInterrupt raised inside the
+builder's C++ (in a logger callback) is swallowed by the bindings, one raised in the waiting thread is
+not. Where the API has a progress monitor (`IBuilderConfig.progress_monitor`), the build is also
+cancelled, so no builder keeps running behind the interrupt.
 """
 
 from __future__ import annotations
 
+import threading
 import time
 import warnings
 
@@ -56,7 +63,7 @@ def build_plan(net, flags=(), strict_fp32: bool = False, *, optimization_level: 
         config.builder_optimization_level = optimization_level
     cache = attach_timing_cache(config, timing_cache.load()) if timing_cache is not None else None
     start = time.perf_counter()
-    plan = net.builder.build_serialized_network(net.network, config)
+    plan = _interruptible(lambda: net.builder.build_serialized_network(net.network, config), config)
     seconds = time.perf_counter() - start
     if plan is None:
         raise BuildError(f"builder returned no plan for case {net.case.id} ({net.path} path); builder log:\n"
@@ -97,3 +104,53 @@ def _timing_cache(config, data: bytes):
     if cache is None and data:
         return _timing_cache(config, b"")
     return cache
+
+
+def _interruptible(build, config):
+    """`build()` in a worker thread; on KeyboardInterrupt cancel it (where the API can) and re-raise."""
+    cancel = threading.Event()
+    trt = trt_api.load().module
+    monitor = None  # held here for as long as the build runs
+    if hasattr(trt, "IProgressMonitor") and hasattr(config, "progress_monitor"):
+        monitor = config.progress_monitor = _CancellingMonitor(trt, cancel)
+    outcome, finished = {}, threading.Event()
+
+    def work():
+        try:
+            outcome["plan"] = build()
+        except BaseException as exc:  # handed to the waiting thread
+            outcome["error"] = exc
+        finally:
+            finished.set()
+
+    threading.Thread(target=work, name="tensorrt-builder", daemon=True).start()
+    try:  # an Event, not Thread.join: an interrupted join marks a running thread as stopped (Python 3.11)
+        while not finished.wait(0.1):
+            pass
+    except KeyboardInterrupt:
+        cancel.set()
+        finished.wait(10.0)  # a cancelled build returns within a step
+        raise
+    del monitor
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome["plan"]
+
+
+def _CancellingMonitor(trt, cancel):
+    """An `IProgressMonitor` whose `step_complete` returns False (cancel the build) once `cancel` is set."""
+
+    class _Monitor(trt.IProgressMonitor):
+        def __init__(self):
+            trt.IProgressMonitor.__init__(self)
+
+        def phase_start(self, phase_name, parent_phase, num_steps):
+            pass
+
+        def step_complete(self, phase_name, step):
+            return not cancel.is_set()
+
+        def phase_finish(self, phase_name):
+            pass
+
+    return _Monitor()

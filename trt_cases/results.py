@@ -4,6 +4,10 @@
 worst index and timestep, per-timestep errors, build and run seconds. `outputs.npz` holds every
 backend's outputs and the reference's, keyed `<backend>/<case id>/<output>`, saved without pickle,
 so a GPU run can be replayed and compared on a CPU machine or against the next TensorRT.
+
+A run streams its records through a `ResultsWriter`: `results.json` is rewritten atomically as
+records finish, marked `"partial": true` until the run completes, so a crash or Ctrl-C keeps
+every finished record in a valid file. `read` checks a file against the schema derived from `Record`.
 """
 
 from __future__ import annotations
@@ -12,10 +16,14 @@ import dataclasses
 import datetime
 import importlib.metadata
 import json
+import os
 import pathlib
 import platform
+import time
 
 import numpy as np
+
+from . import schema
 
 FORMAT = "trt-rnn-conformance/results/1"
 STATUSES = ("passed", "failed", "error", "skipped", "xfail", "xpass", "built")
@@ -81,17 +89,77 @@ def _cuda() -> dict | None:
     return info
 
 
-def write(directory, records, outputs: dict, *, sets, env=None) -> pathlib.Path:
+def write(directory, records, outputs: dict, *, sets, env=None, partial: bool = False) -> pathlib.Path:
     """Write `results.json` and `outputs.npz` into `directory`; returns the JSON's path."""
-    directory = pathlib.Path(directory)
-    directory.mkdir(parents=True, exist_ok=True)
-    document = {"format": FORMAT, "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-                "sets": list(sets), "environment": environment() if env is None else env,
-                "records": [dataclasses.asdict(r) for r in records]}
-    path = directory / "results.json"
-    path.write_text(json.dumps(document, indent=1, default=_plain))
-    np.savez_compressed(directory / "outputs.npz", **{k: np.asarray(v) for k, v in outputs.items()})
-    return path
+    writer = ResultsWriter(directory, sets=sets, env=env)
+    for record in records:
+        writer.add(record)
+    writer.outputs.update(outputs)
+    return writer.close(partial=partial)
+
+
+class ResultsWriter:
+    """Records streamed to `directory/results.json` as they finish: rewritten atomically (a temporary file
+    and `os.replace`) at most every `interval` seconds and on `flush()`, marked partial until `close()`.
+    `outputs.npz` is written on `close()` (also after an interruption) and every `outputs_interval` seconds.
+    As a context manager, an exception leaves a partial file with every record added so far.
+    """
+
+    def __init__(self, directory, *, sets, env=None, interval: float = 1.0, outputs_interval: float = 30.0):
+        self.directory = pathlib.Path(directory)
+        self.directory.mkdir(parents=True, exist_ok=True)
+        self.document = {"format": FORMAT,
+                         "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+                         "sets": list(sets), "environment": environment() if env is None else env,
+                         "partial": True, "records": []}
+        self.outputs, self.interval, self.outputs_interval = {}, interval, outputs_interval
+        self.written = self.outputs_written = time.monotonic()
+        self.path = self.directory / "results.json"
+        self.flush()
+
+    def add(self, record, outputs: dict | None = None) -> None:
+        self.document["records"].append(dataclasses.asdict(record) if dataclasses.is_dataclass(record) else record)
+        self.outputs.update(outputs or {})
+        now = time.monotonic()
+        if now - self.outputs_written >= self.outputs_interval:
+            self._write_outputs()
+        if now - self.written >= self.interval:
+            self.flush()
+
+    def flush(self) -> None:
+        _atomic(self.path, lambda f: f.write(json.dumps(self.document, indent=1, default=_plain).encode()))
+        self.written = time.monotonic()
+
+    def close(self, *, partial: bool = False) -> pathlib.Path:
+        """Write the outputs and the final document (partial or complete); returns the JSON's path."""
+        self._write_outputs()
+        self.document["partial"] = partial
+        self.flush()
+        return self.path
+
+    def _write_outputs(self):
+        arrays = {k: np.asarray(v) for k, v in self.outputs.items()}
+        _atomic(self.directory / "outputs.npz", lambda f: np.savez_compressed(f, **arrays))
+        self.outputs_written = time.monotonic()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, kind, value, traceback):
+        if kind is not None:
+            self.close(partial=True)
+        return False
+
+
+def _atomic(path: pathlib.Path, fill) -> None:
+    """Write `path` through a temporary file beside it and `os.replace`, so readers never see half a file."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        with open(tmp, "wb") as f:
+            fill(f)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
 
 
 def _plain(value):
@@ -113,12 +181,20 @@ def read(path) -> dict:
         raise ValueError(f"{path}: not a results file (not JSON: {exc})") from None
     if not isinstance(document, dict) or document.get("format") != FORMAT:
         raise ValueError(f"{path}: not a results file of this suite (format {document.get('format') if isinstance(document, dict) else None!r}, expected {FORMAT!r})")
-    fields = {f.name for f in dataclasses.fields(Record)}
-    for i, record in enumerate(document.get("records", [])):
-        if not isinstance(record, dict) or not {"case", "backend", "status"} <= set(record) or set(record) - fields \
-                or record["status"] not in STATUSES:
-            raise ValueError(f"{path}: record {i} is malformed")
+    schema.check(document, document_schema(), f"results file {path}")
     return document
+
+
+def document_schema() -> dict:
+    """The schema of `results.json`: known top-level keys typed (others allowed), records exactly `Record`'s fields."""
+    record = schema.dataclass_schema(Record, required=("case", "backend", "status"),
+                                     items={"worst_index": {"type": "integer"}, "timestep_errors": {"type": "number"}})
+    record["properties"]["status"] = {"enum": list(STATUSES)}
+    return {"type": "object", "required": ["format", "records"],
+            "properties": {"format": {"const": FORMAT}, "created": {"type": "string"},
+                           "sets": {"type": "array", "items": {"type": "string"}},
+                           "environment": {"type": ["object", "null"]}, "partial": {"type": "boolean"},
+                           "records": {"type": "array", "items": record}}}
 
 
 def load_outputs(directory) -> dict:

@@ -4,6 +4,13 @@ Selecting is cheap (names to cases and runner factories); running opens each bac
 case by case, and turns every outcome into a `Record`: passed, failed, error (the backend raised;
 the run goes on), skipped (with the backend's reason), built (build checks), or xfail/xpass for a
 listed known mismatch.
+
+Cases are checked before anything runs (file schema, layer count, memory: `limits`). Each record is
+handed to `on_record` as it finishes (the command line streams them to `results.ResultsWriter`).
+Ctrl-C stops the run at once. An interrupt raised inside a C++ callback (a TensorRT logger) is
+swallowed by the bindings, so a SIGINT handler also remembers it, and the run stops after that record.
+`gate` turns the records into the run's verdict: failures, nothing compared, or named backends
+that could not run.
 """
 
 from __future__ import annotations
@@ -12,15 +19,16 @@ import contextlib
 import dataclasses
 import json
 import pathlib
-import sys
+import signal
+import threading
 import time
 
 import numpy as np
 
-from . import known_mismatches, timing
+from . import known_mismatches, limits, schema, timing
 from .case import Case
 from .compare import OUTPUT_NAMES, compare
-from .results import Record, record_of
+from .results import FAILING, Record, record_of
 from .runners.reference_runner import run_reference
 from .runners.registry import CPU_ORACLES
 from .sets import SETS, named, random_cases
@@ -47,17 +55,40 @@ def select_cases(specs) -> list[Case]:
             except ValueError:
                 raise ValueError(f"unknown case set {spec!r}; allowed: {', '.join(SETS)}, random:N, a case id "
                                  "(e.g. lstm-bi-skip-L2-H8-S5-E8-B2x3-lens-h0-c0-fp32-s17) or a .json file of cases") from None
-    return list(dict.fromkeys(cases))
+    cases = list(dict.fromkeys(cases))
+    available = limits.available_bytes()
+    for case in cases:
+        limits.check_case(case, available)
+    return cases
+
+
+def case_file_schema() -> dict:
+    """A case file: a JSON list of case ids or case objects (the fields of `Case`, `op` required)."""
+    return {"type": "array", "minItems": 1, "items": {"type": ["string", "object"]}}
+
+
+def case_schema() -> dict:
+    return schema.dataclass_schema(Case, required=("op",), items={"batch_dims": {"type": "integer"}})
 
 
 def _cases_from_file(path) -> list[Case]:
     try:
         data = json.loads(pathlib.Path(path).read_text())
-    except (OSError, json.JSONDecodeError) as exc:
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise ValueError(f"case file {path}: {exc}") from None
-    if not isinstance(data, list):
-        raise ValueError(f"case file {path}: expected a JSON list of case objects or ids")
-    return [Case.from_id(item) if isinstance(item, str) else Case.from_json(item) for item in data]
+    schema.check(data, case_file_schema(), f"case file {path} (a JSON list of case ids or case objects)")
+    cases = []
+    for i, item in enumerate(data):
+        try:
+            if isinstance(item, str):
+                cases.append(Case.from_id(item))
+            else:
+                schema.check(item, case_schema(), f"case file {path}, item {i}")
+                cases.append(Case.from_json(item))
+        except (TypeError, ValueError) as exc:
+            message = str(exc) if str(exc).startswith(f"case file {path}") else f"case file {path}, item {i}: {exc}"
+            raise ValueError(message) from None
+    return cases
 
 
 def all_backends() -> dict:
@@ -151,31 +182,110 @@ def kind_of(runner) -> str:
     return "oracle"
 
 
-def run(cases, backends: dict, *, xfails=(), progress=None, timing_repeats=0):
-    """Run every case on every backend; returns `(records, outputs)` for `results.write`."""
+def run(cases, backends: dict, *, xfails=(), progress=None, on_record=None, timing_repeats=0):
+    """Run every case on every backend; returns `(records, outputs)` for `results.write`.
+
+    `progress`: None or False for none, True for `progress.Progress` on stderr (a bar on a terminal,
+    periodic lines otherwise), or a `Progress`. `on_record(record, outputs)` is called as each record
+    finishes, with the outputs it added. Ctrl-C raises KeyboardInterrupt after the records so far.
+    """
+    from .progress import Progress
     from .runners.registry import CASE_PRECISION
 
     records, outputs, env = [], {}, known_mismatches.environment()
-    counts = {"passed": 0, "failed": 0, "skipped": 0}
-    total, done = len(cases) * len(backends), 0
     references = {}
-    with contextlib.ExitStack() as stack:
-        for name, factory in backends.items():
-            runner = factory()
-            opened = False
-            precisions = getattr(runner, "case_precisions", None) or (CASE_PRECISION.get(runner.precision, "fp32"),)
-            for case_here in dict.fromkeys(_variant(case, p) for case in cases for p in precisions):
-                record = _one(runner, case_here, references, outputs, xfails, env, stack, opened, timing_repeats)
-                opened = opened or record.status not in ("skipped",)
-                records.append(record)
-                done += 1
-                key = {"passed": "passed", "built": "passed", "xfail": "passed", "skipped": "skipped"}.get(record.status, "failed")
-                counts[key] += 1
+    if progress is True:
+        progress = Progress(len(cases) * len(backends))
+    try:
+        with _interrupts() as interrupted, contextlib.ExitStack() as stack:
+            for name, factory in backends.items():
                 if progress:
-                    _progress(done, total, counts)
-    if progress:
-        sys.stderr.write("\n")
+                    progress.stage(name)
+                try:
+                    runner = factory()
+                except Exception as exc:  # e.g. a library that fails to load: every case is this backend's error
+                    runner = _Unstarted(name, exc)
+                opened = False
+                precisions = getattr(runner, "case_precisions", None) or (CASE_PRECISION.get(runner.precision, "fp32"),)
+                for case_here in dict.fromkeys(_variant(case, p) for case in cases for p in precisions):
+                    added = {}
+                    record = _one(runner, case_here, references, added, xfails, env, stack, opened, timing_repeats)
+                    if interrupted.is_set():  # swallowed inside a C++ callback: this record is not to be trusted
+                        raise KeyboardInterrupt
+                    opened = opened or record.status not in ("skipped",)
+                    records.append(record)
+                    outputs.update(added)
+                    if on_record is not None:
+                        on_record(record, added)
+                    if progress:
+                        progress.update(record.status)
+    finally:
+        if progress:
+            progress.close()
     return records, outputs
+
+
+@contextlib.contextmanager
+def _interrupts():
+    """An Event set on SIGINT (which still raises KeyboardInterrupt), while Python's default handler is in place."""
+    interrupted = threading.Event()
+    if threading.current_thread() is not threading.main_thread() or \
+            signal.getsignal(signal.SIGINT) is not signal.default_int_handler:
+        yield interrupted
+        return
+
+    def handler(signum, frame):
+        interrupted.set()
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGINT, handler)
+    try:
+        yield interrupted
+    finally:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+
+
+NUMBERS_COMPARED = ("passed", "failed", "xfail", "xpass")
+
+
+def gate(records, named=(), allow_no_comparison: bool = False) -> tuple[int, list[str]]:
+    """The verdict of a run's records (dicts or `Record`s): exit status and the lines explaining it.
+
+    1 when any record failed, errored or passed while listed as a known mismatch (xpass); else 3 when no
+    record compared numbers (skipped and built records compare none: a build check proves a network
+    builds, not what it computes), unless `allow_no_comparison`; else 3 when a backend in `named`
+    (the user asked for it by name) could not run any case; else 0.
+    """
+    rows = [r if isinstance(r, dict) else dataclasses.asdict(r) for r in records]
+    lines = []
+    for name in dict.fromkeys(named):
+        own = [r for r in rows if r["backend"] == name]
+        if own and all(r["status"] == "skipped" for r in own):
+            lines.append(f"error: backend {name} was named with --backend but could not run: {own[0]['reason']}")
+    compared = sum(r["status"] in NUMBERS_COMPARED for r in rows)
+    if not compared:
+        built = sum(r["status"] == "built" for r in rows)
+        lines.append(f"{'note' if allow_no_comparison else 'error'}: nothing compared: no backend compared any case with "
+                     f"the reference ({len(rows)} records: {built} built, {len(rows) - built} skipped or errored)")
+    if any(r["status"] in FAILING for r in rows):
+        return 1, lines
+    if (not compared and not allow_no_comparison) or any(line.startswith("error: backend") for line in lines):
+        return 3, lines
+    return 0, lines
+
+
+class _Unstarted:
+    """A backend whose factory raised: every case it is asked for is an error carrying that message."""
+    kind = precision = ""
+
+    def __init__(self, name, exc):
+        self.name, self.exc = name, exc
+
+    def unsupported(self, case):
+        return None
+
+    def infer(self, case):
+        raise self.exc
 
 
 def _variant(case, precision):
@@ -189,7 +299,10 @@ def _one(runner, case, references, outputs, xfails, env, stack, opened, repeats=
     if reason:
         return Record(status="skipped", reason=reason, **base)
     if not opened and hasattr(runner, "__enter__"):
-        stack.enter_context(runner)
+        try:
+            stack.enter_context(runner)
+        except Exception as exc:  # the backend could not open its resources: an error, the run goes on
+            return Record(status="error", reason=f"{type(exc).__name__}: {exc}", **base)
     if case.id not in references:
         references[case.id] = run_reference(case)
         for output_name, value in zip(OUTPUT_NAMES, references[case.id]):
@@ -205,26 +318,19 @@ def _one(runner, case, references, outputs, xfails, env, stack, opened, repeats=
     build = None if build_before is None else runner.build_seconds - build_before
     if actual is None:
         return Record(status="built", build_seconds=build, run_seconds=seconds, **base)
-    try:
+    try:  # outputs of the wrong number or shape are the backend's error, not bad input to the run
         result = compare(case, expected, actual, runner.name, runner.precision)
-    except ValueError as exc:  # outputs that cannot be compared (count, shape) are this case's error
-        return Record(status="error", reason=str(exc), run_seconds=seconds, **base)
+        errors = np.abs(np.asarray(actual[0], dtype=float) - expected[0])
+        per_step = np.max(np.moveaxis(np.nan_to_num(errors, nan=np.inf), -2, 0).reshape(case.max_seq_length, -1), axis=1)
+    except (ValueError, TypeError) as exc:
+        return Record(status="error", reason=f"outputs not comparable: {exc}", run_seconds=seconds, **base)
     for output_name, value in zip(OUTPUT_NAMES, actual):
         outputs[f"{runner.name}/{case.id}/{output_name}"] = value
     known = known_mismatches.find(xfails, runner.name, case.id, env)
     samples = timing.samples(runner.infer, case, repeats)
-    errors = np.abs(np.asarray(actual[0], dtype=float) - expected[0])
-    per_step = np.max(np.moveaxis(np.nan_to_num(errors, nan=np.inf), -2, 0).reshape(case.max_seq_length, -1), axis=1)
     record = record_of(result, case, base["kind"])
     return dataclasses.replace(record, status=("xpass" if result else "xfail") if known else record.status,
                                reason=known["reason"] if known else "", timestep_errors=[float(v) for v in per_step],
                                build_seconds=build, run_seconds=timing.median(samples, seconds),
                                run_seconds_samples=samples, typing=base["typing"])
 
-
-def _progress(done, total, counts):
-    width = 30
-    filled = int(width * done / max(total, 1))
-    sys.stderr.write(f"\r[{'#' * filled}{'.' * (width - filled)}] {done}/{total}  passed {counts['passed']}"
-                     f"  failed {counts['failed']}  skipped {counts['skipped']}")
-    sys.stderr.flush()
