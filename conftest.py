@@ -87,9 +87,11 @@ def pytest_collection_modifyitems(config, items):
     from trt_cases import shard
 
     index, count = shard.parse(spec)
-    keep = [item for item in items if shard.shard_of(shard_key(item), count) == index]
-    if len(keep) < len(items):
-        config.hook.pytest_deselected(items=[item for item in items if item not in set(keep)])
+    keep, drop = [], []
+    for item in items:
+        (keep if shard.shard_of(shard_key(item), count) == index else drop).append(item)
+    if drop:
+        config.hook.pytest_deselected(items=drop)
         items[:] = keep
 
 
@@ -118,6 +120,13 @@ def _is_worker(config) -> bool:
 
 def _is_controller(config) -> bool:
     return not _is_worker(config) and config.pluginmanager.getplugin("dsession") is not None
+
+
+def pytest_sessionstart(session):
+    """pytest-xdist's controller: no stale worker results (an earlier, interrupted run) may join this run's."""
+    directory = session.config.getoption("--results-json")
+    if directory and _is_controller(session.config):
+        shutil.rmtree(pathlib.Path(directory) / "workers", ignore_errors=True)
 
 
 def pytest_sessionfinish(session):

@@ -12,8 +12,8 @@ import sys
 
 import pytest
 
-from trt_cases.comparison_log import ComparisonLog, gpu_gate
 from trt_cases.compare import compare
+from trt_cases.comparison_log import ComparisonLog, gpu_gate
 from trt_cases.runners.reference_runner import run_reference
 from trt_cases.sets import named
 
@@ -46,8 +46,9 @@ def no_gpu_here():
         pytest.skip(f"GPU backends can run here ({', '.join(usable)}): the gate has comparisons to count")
 
 
-def test_gpu_run_that_compared_nothing_fails_with_a_reason_per_backend(no_gpu_here):
-    done = run_pytest("-m", "gpu", "tests/test_gpu.py", "-q", "-k", f"test_case_sets and {ONE_CASE}")
+@pytest.mark.parametrize("workers", [[], ["-n", "2"]], ids=["one-process", "xdist-2"])
+def test_gpu_run_that_compared_nothing_fails_with_a_reason_per_backend(no_gpu_here, workers):
+    done = run_pytest("-m", "gpu", "tests/test_gpu.py", "-q", "-k", f"test_case_sets and {ONE_CASE}", *workers)
     out = done.stdout
     assert done.returncode == 1, out + done.stderr
     assert "no GPU backend compared any case with the reference" in out

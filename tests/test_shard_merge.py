@@ -12,10 +12,10 @@ import sys
 import numpy as np
 import pytest
 
-from trt_cases import merge, results, shard
+from trt_cases import results, shard
 from trt_cases.cli import main
-from trt_cases.comparison_log import ComparisonLog
 from trt_cases.compare import compare
+from trt_cases.comparison_log import ComparisonLog
 from trt_cases.runners.reference_runner import run_reference
 from trt_cases.sets import named, random_cases
 

@@ -15,10 +15,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 
 from trt_cases import known_mismatches, trt_api
+from trt_cases.case import Case
 from trt_cases.engine import BuildError, build_plan
 from trt_cases.networks import PATHS, PathUnavailable, build_network, build_packed_network
 from trt_cases.runners.reference_runner import run_reference
-from trt_cases.case import Case
 from trt_cases.sets import named, seeds
 from trt_cases.strategies import cases
 

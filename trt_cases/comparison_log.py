@@ -115,8 +115,8 @@ def gpu_gate(summary) -> list[str]:
     """Empty when a GPU backend compared at least one case; else one line per GPU backend saying why it did not."""
     if any(is_gpu(backend) and total for backend, _, _, total in summary["counts"]):
         return []
-    lines = ["no GPU backend compared any case with the reference; the GPU conformance gate fails "
-             "(--allow-no-gpu-comparisons accepts a run that expects none)"]
+    lines = [("no GPU backend compared any case with the reference; the GPU conformance gate fails "
+              "(--allow-no-gpu-comparisons accepts a run that expects none)")]
     reasons = {b: r for b, r in summary["skips"].items() if is_gpu(b)}
     lines += [f"  {backend}: {'; '.join(sorted(r, key=r.get, reverse=True))}" for backend, r in reasons.items()]
     if not reasons:
