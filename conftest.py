@@ -31,6 +31,7 @@ from trt_cases.comparison_log import ComparisonLog, add_summaries, gpu_gate, sum
 COMPARISONS = pytest.StashKey[ComparisonLog]()
 WORKER_SUMMARIES = pytest.StashKey[list]()
 SUMMARY = pytest.StashKey[dict]()  # this session's, every worker's added up
+RESULTS_ERROR = pytest.StashKey[str]()
 GATE = pytest.StashKey[list]()  # the gate's lines when it failed
 GATE_TESTS = pytest.StashKey[int]()  # selected GPU tests that compare cases
 SUMMARY_KEY = "trt_rnn_conformance"  # in pytest-xdist's workeroutput
@@ -142,7 +143,11 @@ def pytest_sessionfinish(session):
         workers = config.stash.get(WORKER_SUMMARIES, [])
         summary, gate_tests = add_summaries(workers), max((w.get("gate_tests", 0) for w in workers), default=0)
         if directory:
-            _merge_workers(pathlib.Path(directory))
+            try:
+                _merge_workers(pathlib.Path(directory))
+            except ValueError as exc:  # workers disagree on a (case, backend): say so, keep their results
+                config.stash[RESULTS_ERROR] = f"--results-json {directory}: the workers' results were not merged: {exc}"
+                session.exitstatus = pytest.ExitCode.TESTS_FAILED
     else:
         summary, gate_tests = log.summary(), config.stash.get(GATE_TESTS, 0)
         if directory:
@@ -188,6 +193,8 @@ def pytest_terminal_summary(terminalreporter, config):
         terminalreporter.write_sep("-", "cases compared with the reference, per backend")
         for line in lines:
             terminalreporter.write_line(line)
+    if RESULTS_ERROR in config.stash:
+        terminalreporter.write_line(config.stash[RESULTS_ERROR], red=True)
     gate = config.stash.get(GATE, [])
     if gate:
         terminalreporter.write_sep("=", "GPU gate failed", red=True)

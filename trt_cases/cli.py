@@ -53,7 +53,7 @@ def _parser():
     run_.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None, help="progress bar (default: on a terminal)")
     run_.add_argument("--shard", metavar="I/N", help="run only shard I of N (a partition of the cases by id), e.g. 2/4")
     merge_ = sub.add_parser("merge", help="merge results directories (shards of one run) into one results file and report")
-    merge_.add_argument("results", nargs="+", metavar="DIR")
+    merge_.add_argument("results", nargs="+", metavar="DIR", help="results directories (or results.json files), e.g. one per shard")
     merge_.add_argument("--out", required=True, help="directory for the merged results.json, outputs.npz and report")
     compare = sub.add_parser("compare", help="the upgrade check: list changes from BASELINE to CURRENT; exit 1 on regressions")
     compare.add_argument("baseline")
