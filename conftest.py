@@ -49,8 +49,8 @@ def pytest_addoption(parser):
 
 
 def pytest_configure(config):
-    """Under pytest-xdist, give each worker one GPU of the runner: gw0 -> GPU 0, gw1 -> GPU 1, ..."""
-    if config.getoption("--shard"):
+    """Check `--shard`; under pytest-xdist, give each worker one GPU of the runner: gw0 -> GPU 0, gw1 -> GPU 1, ..."""
+    if config.getoption("--shard") is not None:
         from trt_cases import shard
 
         try:
@@ -83,7 +83,7 @@ def shard_key(item) -> str:
 
 def pytest_collection_modifyitems(config, items):
     spec = config.getoption("--shard")
-    if not spec:
+    if spec is None:
         return
     from trt_cases import shard
 

@@ -79,7 +79,8 @@ def test_known_builder_failure_is_listed_and_still_fails(path, request):
         return
     if known is None:
         pytest.skip(f"no known builder failure of {RT.label} on the {path} path of {case.id}")
-    request.applymarker(pytest.mark.xfail(strict=True, raises=BuildError, reason=known["reason"]))
+    request.applymarker(pytest.mark.xfail(strict=True, raises=BuildError, reason=f"known builder failure of {RT.label}: "
+                                          f"{known['error']} (trt_cases/known_build_failures.json)"))
     with pytest.raises(BuildError) as error:
         check_builds_unlisted(case, path)
     assert known["error"] in str(error.value), str(error.value)  # the recorded error, not another one
