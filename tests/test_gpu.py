@@ -63,7 +63,7 @@ def check(runners, name, case, comparison_log, request=None):
     expected = run_reference(case)
     actual = runner.infer(case)
     result = compare(case, expected, actual, runner.name, runner.precision)
-    comparison_log.append(result)
+    comparison_log.append(result, case=case, expected=expected, actual=actual, known=known)
     if not result:
         results, outputs = {runner.name: result}, {runner.name: actual}
         for other in CROSS_CHECK:
@@ -225,8 +225,9 @@ def test_weights_as_inputs_sweep(shape, comparison_log):
         @given(seed=st.integers(0, 2**31 - 1), weight_scale=st.sampled_from((0.25, 0.5, 1.0)))
         def property_(seed, weight_scale):
             case = dataclasses.replace(shape, seed=seed, weight_scale=weight_scale)
-            result = compare(case, run_reference(case), runner.infer(case), runner.name, runner.precision)
-            comparison_log.append(result)
+            expected, actual = run_reference(case), runner.infer(case)
+            result = compare(case, expected, actual, runner.name, runner.precision)
+            comparison_log.append(result, case=case, expected=expected, actual=actual)
             assert result, result.message()
 
         property_()

@@ -24,8 +24,9 @@ def check(runner, case, comparison_log):
     reason = runner.unsupported(case)
     if reason:
         pytest.skip(reason)
-    result = compare(case, run_reference(case), runner.infer(case), runner.name, runner.precision)
-    comparison_log.append(result)
+    expected, actual = run_reference(case), runner.infer(case)
+    result = compare(case, expected, actual, runner.name, runner.precision)
+    comparison_log.append(result, case=case, expected=expected, actual=actual)
     assert result, result.message()
 
 

@@ -6,6 +6,8 @@
     python -m trt_cases compare results/old results/new     # exit 1 on regressions
     python -m trt_cases report results/new                  # re-render report.html and summary.md
     python -m trt_cases trace lstm-bi-skip-L2-H8-S5-E8-B2x3-lens-h0-c0-fp32-s17 --path loop
+    python -m trt_cases run --set matrix --shard 2/4 --out results/shard2   # one machine's quarter of the cases
+    python -m trt_cases merge results/shard1 results/shard2 ... --out results/all
 
 Exit status:
   0    all passed (compare: no regression)
@@ -28,7 +30,7 @@ import os
 import pathlib
 import sys
 
-from . import baseline, baseline_output, known_mismatches, report, results
+from . import baseline, baseline_output, known_mismatches, report, results, shard
 from .run import DEFAULT_SETS, gate, run, select_backends, select_cases
 
 OK, FAILURES, USAGE, NOTHING_COMPARED, INTERRUPTED = 0, 1, 2, 3, 130
@@ -76,6 +78,10 @@ def _parser():
     run_.add_argument("--force", action="store_true", help="overwrite the results already in --out")
     run_.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
                       help="progress on stderr (default on): a bar on a terminal, a line every 10 s or 10%% otherwise")
+    run_.add_argument("--shard", metavar="I/N", help="run only shard I of N (a partition of the cases by id), e.g. 2/4")
+    merge_ = sub.add_parser("merge", help="merge results directories (shards of one run) into one results file and report")
+    merge_.add_argument("results", nargs="+", metavar="DIR", help="results directories (or results.json files), e.g. one per shard")
+    merge_.add_argument("--out", required=True, help="directory for the merged results.json, outputs.npz and report")
     compare = sub.add_parser("compare", help="the upgrade check: list changes from BASELINE to CURRENT; exit 1 on regressions")
     compare.add_argument("baseline")
     compare.add_argument("current")
@@ -113,6 +119,9 @@ def cmd_run(args) -> int:
     out = pathlib.Path(args.out or f"results/{datetime.datetime.now(datetime.timezone.utc):%Y%m%d-%H%M%S}")
     _check_out(out, args.force)
     cases = select_cases(specs)
+    if getattr(args, "shard", None) is not None:  # a deterministic part of the cases, for a run spread over machines
+        cases = shard.select(cases, args.shard)
+        print(f"shard {args.shard}: {len(cases)} of the cases")
     backends = select_backends(args.backend, args.path, args.precision)
     xfails = known_mismatches.load(args.xfails_file)
     try:
@@ -254,6 +263,20 @@ def cmd_report(args) -> int:
     return 0
 
 
+def cmd_merge(args) -> int:
+    from . import merge
+
+    out = pathlib.Path(args.out)
+    if (out / "results.json").exists():
+        raise ValueError(f"--out {out}: already holds a results.json; give a new directory")
+    merged = merge.merge(args.results)
+    document = results.read(merge.write(merged, out))
+    (out / "report.html").write_text(report.html_report(document))
+    (out / "summary.md").write_text(report.markdown_report(document))
+    print(merge.describe(merged, out))
+    return 0
+
+
 def cmd_trace(args) -> int:
     """Print, per layer and direction, where the simulated network first departs from the reference."""
     from . import trt_api
@@ -278,7 +301,8 @@ def cmd_trace(args) -> int:
     return 0 if result and all(verdicts) else 1
 
 
-COMMANDS = {"run": cmd_run, "check": cmd_check, "compare": cmd_compare, "report": cmd_report, "trace": cmd_trace}
+COMMANDS = {"run": cmd_run, "check": cmd_check, "compare": cmd_compare, "report": cmd_report, "trace": cmd_trace,
+            "merge": cmd_merge}
 
 
 if __name__ == "__main__":

@@ -4,19 +4,31 @@ They live in one data file (`trt_cases/known_mismatches.json`, installed with th
 given with `--xfails-file`), never as inline skips. An entry applies when every field of its
 `when` (e.g. {"cudnn": "9.19"}) prefixes the running environment's value; it is then an expected
 failure, and a listed case that now passes is called out (pytest's strict xfail fails on it).
+`case` is a case id, or a shell-style pattern of ids (`fnmatch`, e.g. `*-L[2-9]-H1-*`).
 
     [{"backend": "torch-cuda-float32", "case": "lstm-uni-...-s106", "when": {"cudnn": "9.19"},
       "reason": "cuDNN's fp32 LSTM is 9e-5 off on saturated gates; CPU float32 is 1e-6 off"}]
+
+An entry may add `where`, conditions on the case's fields (and `batch_volume`): a list of allowed
+values, or `{"min": n}` / `{"max": n}`, e.g. `{"hidden_size": [1], "layer_count": {"min": 2}}`.
+Known builder failures (`trt_cases/known_build_failures.json`) are the same entries for the build
+checks (`build-loop`, ...), plus `error`: text the builder's error must contain, so that another
+error on the same case is still an error.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import fnmatch
 import functools
 import json
+import math
 import pathlib
 
 DEFAULT_FILE = pathlib.Path(__file__).resolve().parent / "known_mismatches.json"
+BUILD_FAILURES_FILE = pathlib.Path(__file__).resolve().parent / "known_build_failures.json"
 FIELDS = {"backend", "case", "when", "reason"}
+OPTIONAL = {"error", "where"}
 
 
 def load(path=DEFAULT_FILE) -> list[dict]:
@@ -31,20 +43,67 @@ def load(path=DEFAULT_FILE) -> list[dict]:
     if not isinstance(entries, list):
         raise ValueError(f"known-mismatches file {path}: expected a JSON list of entries")
     for i, entry in enumerate(entries):
-        if not isinstance(entry, dict) or set(entry) != FIELDS:
-            raise ValueError(f"known-mismatches file {path}, entry {i}: expected exactly the keys {sorted(FIELDS)}")
+        if not isinstance(entry, dict) or not FIELDS <= set(entry) <= FIELDS | OPTIONAL:
+            raise ValueError(f"known-mismatches file {path}, entry {i}: expected exactly the keys {sorted(FIELDS)}"
+                             f" (and optionally {sorted(OPTIONAL)})")
         if not isinstance(entry["when"], dict) or not entry["reason"]:
             raise ValueError(f"known-mismatches file {path}, entry {i}: 'when' must be an object and 'reason' non-empty")
+        _check_where(entry.get("where", {}), f"known-mismatches file {path}, entry {i}")
     return entries
 
 
+def _check_where(where, where_from):
+    from .case import Case
+
+    fields = {f.name for f in dataclasses.fields(Case)} | {"batch_volume"}
+    if not isinstance(where, dict):
+        raise ValueError(f"{where_from}: 'where' must be an object of case fields")
+    for field, condition in where.items():
+        if field not in fields:
+            raise ValueError(f"{where_from}: 'where' names {field!r}, not a case field; allowed: {', '.join(sorted(fields))}")
+        if not isinstance(condition, list) and not (isinstance(condition, dict) and condition and set(condition) <= {"min", "max"}):
+            raise ValueError(f"{where_from}: 'where' {field!r} must be a list of values or {{\"min\": n, \"max\": n}}")
+
+
 def find(entries, backend: str, case_id: str, environment: dict) -> dict | None:
-    """The entry listing `backend` on `case_id` in this environment, or None."""
+    """The entry listing `backend` on `case_id` (an id or a pattern matching it) in this environment, or None."""
     for entry in entries:
-        if entry["backend"] == backend and entry["case"] == case_id and all(
-                str(environment.get(key, "")).startswith(str(value)) for key, value in entry["when"].items()):
+        if entry["backend"] == backend and fnmatch.fnmatchcase(case_id, entry["case"]) and all(
+                str(environment.get(key, "")).startswith(str(value)) for key, value in entry["when"].items()) \
+                and _holds(entry.get("where", {}), case_id):
             return entry
     return None
+
+
+def _holds(where: dict, case_id: str) -> bool:
+    """Whether the case `case_id` meets every condition of `where`."""
+    if not where:
+        return True
+    from .case import Case
+
+    case = Case.from_id(case_id)
+    for field, condition in where.items():
+        value = math.prod(case.batch_dims) if field == "batch_volume" else getattr(case, field)
+        if isinstance(condition, list):
+            if value not in condition:
+                return False
+        elif not (condition.get("min", value) <= value <= condition.get("max", value)):
+            return False
+    return True
+
+
+@functools.cache
+def build_failures() -> list[dict]:
+    """The known builder failures shipped with the package."""
+    return load(BUILD_FAILURES_FILE)
+
+
+def find_build_failure(backend: str, case_id: str, environment: dict, error: str | None = None) -> dict | None:
+    """The known builder failure of `backend` on `case_id` here; given the builder's `error`, only if it says so."""
+    entry = find(build_failures(), backend, case_id, environment)
+    if entry is None or (error is not None and entry.get("error", "") not in error):
+        return None
+    return entry
 
 
 @functools.cache

@@ -312,12 +312,17 @@ def _one(runner, case, references, outputs, xfails, env, stack, opened, repeats=
     start = time.perf_counter()
     try:
         actual = runner.infer(case)
-    except Exception as exc:  # a backend failure is this case's failure; the run goes on
-        return Record(status="error", reason=f"{type(exc).__name__}: {exc}", run_seconds=time.perf_counter() - start, **base)
+    except Exception as exc:  # a backend failure is this case's failure (or a known builder failure); the run goes on
+        message = f"{type(exc).__name__}: {exc}"
+        known = known_mismatches.find_build_failure(runner.name, case.id, env, message)
+        return Record(status="xfail" if known else "error", reason=f"known builder failure: {known['reason']}" if known
+                      else message, run_seconds=time.perf_counter() - start, **base)
     seconds = time.perf_counter() - start
     build = None if build_before is None else runner.build_seconds - build_before
     if actual is None:
-        return Record(status="built", build_seconds=build, run_seconds=seconds, **base)
+        known = known_mismatches.find_build_failure(runner.name, case.id, env)
+        return Record(status="xpass" if known else "built", reason=f"listed as a known builder failure, but it built: "
+                      f"{known['reason']}" if known else "", build_seconds=build, run_seconds=seconds, **base)
     try:  # outputs of the wrong number or shape are the backend's error, not bad input to the run
         result = compare(case, expected, actual, runner.name, runner.precision)
         errors = np.abs(np.asarray(actual[0], dtype=float) - expected[0])

@@ -1,0 +1,95 @@
+"""The GPU gate: `pytest -m gpu` fails when no GPU backend compared a case, saying why for each backend.
+
+Run on this GPU-less machine as a user's broken GPU runner would run it (a subprocess of the real
+suite); where a GPU backend can run, the end-to-end tests skip: the gate then has comparisons.
+"""
+
+import dataclasses
+import os
+import pathlib
+import subprocess
+import sys
+
+import pytest
+
+from trt_cases.compare import compare
+from trt_cases.comparison_log import ComparisonLog, gpu_gate
+from trt_cases.runners.reference_runner import run_reference
+from trt_cases.sets import named
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+ONE_CASE = "relu-uni-linear-L1-H5-S4-E7-B1x3-fp32-s1"  # the first seeds case: one test per GPU backend
+
+
+def run_pytest(*args, timeout=600):
+    """`python -m pytest ARGS` in the repository, as a user runs it (not inside this session's xdist worker)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTEST_", "HYPOTHESIS_"))}
+    return subprocess.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", *args], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=timeout)
+
+
+def usable_gpu_backends():
+    from trt_cases.runners.registry import CASE_PRECISION, gpu_backends
+
+    usable = []
+    for name, factory in gpu_backends().items():
+        runner = factory()
+        if runner.unsupported(dataclasses.replace(named("seeds")[0], precision=CASE_PRECISION[runner.precision])) is None:
+            usable.append(name)
+    return usable
+
+
+@pytest.fixture(scope="module")
+def no_gpu_here():
+    usable = usable_gpu_backends()
+    if usable:
+        pytest.skip(f"GPU backends can run here ({', '.join(usable)}): the gate has comparisons to count")
+
+
+@pytest.mark.parametrize("workers", [[], ["-n", "2"]], ids=["one-process", "xdist-2"])
+def test_gpu_run_that_compared_nothing_fails_with_a_reason_per_backend(no_gpu_here, workers):
+    done = run_pytest("-m", "gpu", "tests/test_gpu.py", "-q", "-k", f"test_case_sets and {ONE_CASE}", *workers)
+    out = done.stdout
+    assert done.returncode == 1, out + done.stderr
+    assert "no GPU backend compared any case with the reference" in out
+    from trt_cases.runners.registry import gpu_backends
+
+    for name in gpu_backends():  # one line per GPU backend, with its skip reason
+        lines = [line for line in out.splitlines() if line.startswith(f"  {name}: ")]
+        assert len(lines) == 1 and len(lines[0]) > len(name) + 6, (name, out)
+
+
+def test_allow_no_gpu_comparisons_lets_it_pass(no_gpu_here):
+    done = run_pytest("-m", "gpu", "tests/test_gpu.py", "-q", "-k", f"test_case_sets and {ONE_CASE}",
+                      "--allow-no-gpu-comparisons")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "GPU gate failed" not in done.stdout and "skipped" in done.stdout
+
+
+def test_gpu_tests_that_compare_nothing_by_design_are_not_gated(no_gpu_here):
+    done = run_pytest("-m", "gpu", "tests/test_gpu.py", "-q", "-k", "test_cuda_round_trip")
+    assert done.returncode == 0 and "GPU gate" not in done.stdout, done.stdout + done.stderr
+
+
+def test_the_default_cpu_run_is_not_gated():
+    done = run_pytest("tests/test_oracles.py", "tests/test_gpu.py", "-q", "-k", f"test_case_sets and onnxruntime and {ONE_CASE}")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "1 passed" in done.stdout and "GPU gate" not in done.stdout
+
+
+def comparison(case, backend, shift):
+    expected = run_reference(case)
+    actual = tuple(e + shift for e in expected)
+    return compare(case, expected, actual, backend, "float32")
+
+
+def test_gate_passes_with_one_gpu_comparison_and_not_with_cpu_ones():
+    case = named("seeds")[0]
+    log = ComparisonLog()
+    log.append(comparison(case, "onnxruntime", 0.0))
+    log.skipped("tensorrt-loop-fp32", "cuda-python is not installed", case)
+    log.skipped("torch-cuda-float32", "no CUDA device", case)
+    lines = gpu_gate(log.summary())
+    assert lines[1:] == ["  tensorrt-loop-fp32: cuda-python is not installed", "  torch-cuda-float32: no CUDA device"]
+    log.append(comparison(case, "torch-cuda-float32", 1.0))  # a failed comparison still compared
+    assert gpu_gate(log.summary()) == []
