@@ -66,9 +66,9 @@ def _check_where(where, where_from):
 
 
 def find(entries, backend: str, case_id: str, environment: dict) -> dict | None:
-    """The entry listing `backend` on `case_id` (an id or a pattern matching it) in this environment, or None."""
+    """The entry listing `backend` on `case_id` (each a name or an fnmatch pattern) in this environment, or None."""
     for entry in entries:
-        if entry["backend"] == backend and fnmatch.fnmatchcase(case_id, entry["case"]) and all(
+        if fnmatch.fnmatchcase(backend, entry["backend"]) and fnmatch.fnmatchcase(case_id, entry["case"]) and all(
                 str(environment.get(key, "")).startswith(str(value)) for key, value in entry["when"].items()) \
                 and _holds(entry.get("where", {}), case_id):
             return entry
