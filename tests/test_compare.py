@@ -153,14 +153,15 @@ def torch_float32(case):
     return torch_runner.TorchRunner("cpu", "float32").infer(case)
 
 
-@pytest.mark.parametrize("case", [CASE, EDGE["saturated-gru"], EDGE["lengths-all-full"]], ids=lambda c: c.id)
+# Not saturated-gru: a faithful float32 GRU is itself 1.8e-7 off on average there, so 128 units exceed 2e-5.
+@pytest.mark.parametrize("case", [CASE, EDGE["lengths-all-full"], EDGE["huge-preactivation-lstm"]], ids=lambda c: c.id)
 def test_an_independent_float32_implementation_passes_and_a_2e_5_shift_fails(case):
     from trt_cases.compare import MEAN_FACTOR
 
     expected, actual = run_reference(case), torch_float32(case)
     result = compare(case, expected, actual, "torch-cpu-float32", "float32")
     assert result and result.mean_abs < result.mean_allowed / 4, result.message()
-    shifted = tuple(a * (1 + 2e-5) for a in actual)  # every output 2e-5 off: under the max floor of 5e-5
+    shifted = tuple(a + 2e-5 * np.sign(a) for a in actual)  # every output 2e-5 further from 0: under the 5e-5 floor
     result = compare(case, expected, shifted, "x", "float32")
     assert result.max_abs <= result.allowed  # the maximum alone would pass it
     assert not result and "systematic error: mean abs error" in result.note, result.message()
@@ -187,9 +188,9 @@ def test_tolerance_check_reports_ratios_and_fails_an_engine_with_a_small_systema
     assert module.main(["--set", "seeds", "--set", "hypothesis:3", "--backend", "onnxruntime"]) == 0
     out = capsys.readouterr().out
     assert "onnxruntime (float32): 11 compared, 0 skipped, 0 errors" in out and "over a bound: 0 (0 known mismatches)" in out
-    assert module.main(["--set", "seeds", "--backend", "emulated-sigmoid-2e-5"]) == 1
+    assert module.main(["--set", "edge", "--backend", "emulated-sigmoid-2e-5"]) == 1
     out = capsys.readouterr().out
-    assert "emulated-sigmoid-2e-05 (float32): 8 compared" in out and "over a bound: 2 (0 known mismatches)" in out
+    assert "emulated-sigmoid-2e-05 (float32): 20 compared" in out and "over a bound: 7 (0 known mismatches)" in out
     assert module.main(["--set", "random:x"]) == 2
 
 
