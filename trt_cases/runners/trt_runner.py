@@ -28,6 +28,7 @@ import pathlib
 import numpy as np
 
 from .. import cuda_memory, networks, trt_api
+from ..half import bf16_bits, bf16_values  # noqa: F401  (bf16 I/O as bit patterns; re-exported for tests)
 from ..case import Case
 from ..compare import OUTPUT_NAMES
 from ..engine import build_plan
@@ -279,20 +280,6 @@ class TensorRTRunner(contextlib.AbstractContextManager):
 
 
 BF16_BITS = np.uint16  # TensorRT has no 16-bit integer type: a uint16 I/O tensor here is a BF16 one, as bit patterns
-
-
-def bf16_bits(values) -> np.ndarray:
-    """float32 values as bfloat16 bit patterns (uint16), rounded to nearest even; NaN stays (quiet) NaN."""
-    x = np.ascontiguousarray(values, dtype=np.float32)
-    u = x.view(np.uint32)
-    rounded = (u + np.uint32(0x7FFF) + ((u >> np.uint32(16)) & np.uint32(1))) >> np.uint32(16)
-    nan = (u >> np.uint32(16)) | np.uint32(0x0040)
-    return np.where(np.isnan(x), nan, rounded).astype(np.uint16)
-
-
-def bf16_values(bits) -> np.ndarray:
-    """bfloat16 bit patterns (uint16) as the float32 values they encode (exact)."""
-    return (np.ascontiguousarray(bits, dtype=np.uint16).astype(np.uint32) << np.uint32(16)).view(np.float32)
 
 
 def _host_array(value, dtype) -> np.ndarray:
