@@ -342,6 +342,14 @@ def test_progress_lines_without_a_terminal(tmp_path, capsys):
     assert "progress: 8/8 (100%) backend onnxruntime, passed 8 failed 0 skipped 0, eta 0 s" in err
 
 
+def test_progress_counts_every_precision_a_backend_runs(tmp_path, capsys):
+    """An oracle under `--precision fp32 --precision fp16` runs each case twice: the total says so."""
+    assert run_cli(tmp_path, "--set", "seeds", "--backend", "onnxruntime", "--backend", "simulated-loop-fp16",
+                   "--precision", "fp32", "--precision", "fp16") == 0
+    err = capsys.readouterr().err
+    assert "progress: 24/24 (100%)" in err, err
+
+
 def test_progress_lines_come_every_10_seconds_and_every_tenth():
     now = [0.0]
     stream = io.StringIO()

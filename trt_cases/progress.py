@@ -44,6 +44,13 @@ class Progress:
         if self.bar is not None:
             self.bar.set_description(f"backend {name}")
 
+    def grow(self, count: int) -> None:
+        """`count` more records than first counted (a backend running each case at several precisions)."""
+        self.total += count
+        if self.bar is not None:
+            self.bar.total = self.total
+            self.bar.refresh()
+
     def update(self, status: str) -> None:
         self.done += 1
         self.counts[COUNT_OF.get(status, "failed")] += 1

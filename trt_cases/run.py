@@ -207,7 +207,10 @@ def run(cases, backends: dict, *, xfails=(), progress=None, on_record=None, timi
                     runner = _Unstarted(name, exc)
                 opened = False
                 precisions = getattr(runner, "case_precisions", None) or (CASE_PRECISION.get(runner.precision, "fp32"),)
-                for case_here in dict.fromkeys(_variant(case, p) for case in cases for p in precisions):
+                variants = list(dict.fromkeys(_variant(case, p) for case in cases for p in precisions))
+                if progress and len(variants) != len(cases):
+                    progress.grow(len(variants) - len(cases))
+                for case_here in variants:
                     added = {}
                     record = _one(runner, case_here, references, added, xfails, env, stack, opened, timing_repeats)
                     if interrupted.is_set():  # swallowed inside a C++ callback: this record is not to be trusted
