@@ -192,9 +192,7 @@ def _merge_workers(directory):
 def _render(path):
     from trt_cases import report, results
 
-    document = results.read(path)
-    (path.parent / "report.html").write_text(report.html_report(document))
-    (path.parent / "summary.md").write_text(report.markdown_report(document))
+    report.write(path.parent, results.read(path))
 
 
 def pytest_terminal_summary(terminalreporter, config):

@@ -145,9 +145,7 @@ def cmd_run(args) -> int:
         print(f"interrupted: {kept} finished record(s) kept in {writer.path}, marked partial", file=sys.stderr)
         return INTERRUPTED
     document = results.read(writer.path)
-    (out / "report.html").write_text(report.html_report(document, outputs=results.load_outputs(out)))
-    summary = report.markdown_report(document)
-    (out / "summary.md").write_text(summary)
+    summary = report.write(out, document)
     print(summary)
     print(_what_ran(document))
     print(f"results: {out / 'results.json'}  report: {out / 'report.html'}")
@@ -256,9 +254,7 @@ def cmd_report(args) -> int:
     document = results.read(directory)
     diff = baseline.compare_runs(results.read(args.baseline), document) if args.baseline else None
     directory = directory if directory.is_dir() else directory.parent
-    with report.saved_outputs(directory) as outputs:
-        (directory / "report.html").write_text(report.html_report(document, outputs=outputs, diff=diff))
-    (directory / "summary.md").write_text(report.markdown_report(document))
+    report.write(directory, document, diff=diff)
     print(f"wrote {directory / 'report.html'} and {directory / 'summary.md'}")
     return 0
 
@@ -271,8 +267,7 @@ def cmd_merge(args) -> int:
         raise ValueError(f"--out {out}: already holds a results.json; give a new directory")
     merged = merge.merge(args.results)
     document = results.read(merge.write(merged, out))
-    (out / "report.html").write_text(report.html_report(document))
-    (out / "summary.md").write_text(report.markdown_report(document))
+    report.write(out, document)
     print(merge.describe(merged, out))
     return 0
 

@@ -159,6 +159,17 @@ def saved_outputs(directory):
         yield data
 
 
+def write(directory, document, *, diff=None) -> str:
+    """Write `report.html` (with the outputs saved in `directory`, where there are any) and `summary.md`
+    into `directory`; returns the summary's text."""
+    directory = pathlib.Path(directory)
+    with saved_outputs(directory) as outputs:
+        (directory / "report.html").write_text(html_report(document, outputs=outputs, diff=diff))
+    summary = markdown_report(document)
+    (directory / "summary.md").write_text(summary)
+    return summary
+
+
 def html_report(document, *, outputs=None, diff=None) -> str:
     """The page; `outputs` (the saved arrays) adds a curve per output, `diff` (a `baseline.Diff`) a baseline view."""
     from . import report_html

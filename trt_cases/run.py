@@ -30,7 +30,7 @@ from .case import Case
 from .compare import OUTPUT_NAMES, compare
 from .results import FAILING, Record, record_of
 from .runners.reference_runner import run_reference
-from .runners.registry import CPU_ORACLES
+from .runners.registry import CASE_PRECISION, CPU_ORACLES
 from .sets import SETS, named, random_cases
 
 DEFAULT_SETS = ("seeds", "edge")
@@ -143,7 +143,7 @@ def _at_precisions(chosen, precisions, candidates):
         offered = {_precision_of(n) for n in candidates} - {None}
         raise ValueError(f"precision {lacking[0]!r}: no selected backend ({', '.join(candidates) or 'none'}) "
                          f"computes in it; allowed with them: {', '.join(sorted(offered)) or 'none'}")
-    case_precisions = tuple(dict.fromkeys(_CASE_PRECISION_OF.get(w, "fp32") for w in precisions))
+    case_precisions = tuple(dict.fromkeys(CASE_PRECISION.get(w, w) for w in precisions))  # float64 -> fp32
     return {n: f if _precision_of(n) else (lambda f=f: _with_case_precisions(f(), case_precisions))
             for n, f in chosen.items()}
 
@@ -154,7 +154,6 @@ def _with_case_precisions(runner, case_precisions):
 
 
 _SAME_PRECISION = {"float32": "fp32", "float16": "fp16", "bfloat16": "bf16"}  # one name per precision
-_CASE_PRECISION_OF = {"fp32": "fp32", "tf32": "tf32", "fp16": "fp16", "bf16": "bf16", "float64": "fp32"}
 
 
 def _path_of(name):
@@ -190,7 +189,6 @@ def run(cases, backends: dict, *, xfails=(), progress=None, on_record=None, timi
     finishes, with the outputs it added. Ctrl-C raises KeyboardInterrupt after the records so far.
     """
     from .progress import Progress
-    from .runners.registry import CASE_PRECISION
 
     records, outputs, env = [], {}, known_mismatches.environment()
     references = {}
