@@ -179,6 +179,13 @@ def emulation_error(case: Case, precision: str, mean_magnitude: float) -> float:
     return max(emulated_error(case, precision), ROUNDING[precision] * max(1.0, mean_magnitude))
 
 
+def timestep_errors(case, expected, actual) -> list:
+    """The largest error of the `output` tensor at each timestep (NaN counts as infinite), as a run records it."""
+    errors = np.abs(np.asarray(actual[0], dtype=float) - expected[0])
+    per_step = np.max(np.moveaxis(np.nan_to_num(errors, nan=np.inf), -2, 0).reshape(case.max_seq_length, -1), axis=1)
+    return [float(v) for v in per_step]
+
+
 def _error(e, a):
     """Elementwise abs error; a non-finite mismatch (NaN or Inf where the other differs) is infinite."""
     same_nonfinite = ~np.isfinite(e) & ((e == a) | (np.isnan(e) & np.isnan(a)))

@@ -16,7 +16,7 @@ import numpy as np
 
 from . import results
 from .case import Case
-from .compare import OUTPUT_NAMES
+from .compare import OUTPUT_NAMES, timestep_errors
 
 KINDS = (("simulated-", "simulated"), ("tensorrt-", "tensorrt"), ("torch-cuda", "cudnn"))
 
@@ -79,13 +79,6 @@ class ComparisonLog(list):
             counts[(comparison.backend, comparison.precision)] = (passed + bool(comparison), total + 1)
         return {"counts": [[b, p, passed, total] for (b, p), (passed, total) in counts.items()],
                 "skips": {b: dict(r) for b, r in self.skips.items()}}
-
-
-def timestep_errors(case, expected, actual) -> list:
-    """The largest error of the `output` tensor at each timestep (NaN counts as infinite), as a run records it."""
-    errors = np.abs(np.asarray(actual[0], dtype=float) - expected[0])
-    per_step = np.max(np.moveaxis(np.nan_to_num(errors, nan=np.inf), -2, 0).reshape(case.max_seq_length, -1), axis=1)
-    return [float(v) for v in per_step]
 
 
 def add_summaries(summaries) -> dict:

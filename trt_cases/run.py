@@ -23,11 +23,9 @@ import signal
 import threading
 import time
 
-import numpy as np
-
 from . import known_mismatches, limits, schema, timing
 from .case import Case
-from .compare import OUTPUT_NAMES, compare
+from .compare import OUTPUT_NAMES, compare, timestep_errors
 from .results import FAILING, Record, record_of
 from .runners.reference_runner import run_reference
 from .runners.registry import CASE_PRECISION, CPU_ORACLES
@@ -327,8 +325,7 @@ def _one(runner, case, references, outputs, xfails, env, stack, opened, repeats=
                       f"{known['reason']}" if known else "", build_seconds=build, run_seconds=seconds, **base)
     try:  # outputs of the wrong number or shape are the backend's error, not bad input to the run
         result = compare(case, expected, actual, runner.name, runner.precision)
-        errors = np.abs(np.asarray(actual[0], dtype=float) - expected[0])
-        per_step = np.max(np.moveaxis(np.nan_to_num(errors, nan=np.inf), -2, 0).reshape(case.max_seq_length, -1), axis=1)
+        per_step = timestep_errors(case, expected, actual)
     except (ValueError, TypeError) as exc:
         return Record(status="error", reason=f"outputs not comparable: {exc}", run_seconds=seconds, **base)
     for output_name, value in zip(OUTPUT_NAMES, actual):
@@ -337,7 +334,7 @@ def _one(runner, case, references, outputs, xfails, env, stack, opened, repeats=
     samples = timing.samples(runner.infer, case, repeats)
     record = record_of(result, case, base["kind"])
     return dataclasses.replace(record, status=("xpass" if result else "xfail") if known else record.status,
-                               reason=known["reason"] if known else "", timestep_errors=[float(v) for v in per_step],
+                               reason=known["reason"] if known else "", timestep_errors=per_step,
                                build_seconds=build, run_seconds=timing.median(samples, seconds),
                                run_seconds_samples=samples, typing=base["typing"])
 
