@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import collections
 import contextlib
-import inspect
 import os
 import pathlib
 
@@ -91,33 +90,6 @@ def typing_for(precision: str, requested: str, rt) -> tuple[str, str | None]:
     return typing, None
 
 
-_BUILD_NETWORK_TAKES_PRECISION = "precision" in inspect.signature(networks.build_network).parameters
-
-
-def network_for(case: Case, path: str, *, precision: str, io: str, strongly_typed: bool, weights_as_inputs: bool,
-                materials=None):
-    """`networks.build_network` with the typing arguments it takes; a builder that cannot type the network refuses."""
-    reason = network_unavailable(precision, strongly_typed)
-    if reason:
-        raise networks.PathUnavailable(reason)
-    kwargs = dict(weights_as_inputs=weights_as_inputs, materials=materials)
-    if _BUILD_NETWORK_TAKES_PRECISION:
-        kwargs.update(precision=precision, io=io, strongly_typed=strongly_typed)
-    return networks.build_network(case, path, **kwargs)
-
-
-def network_unavailable(precision: str, strongly_typed: bool) -> str | None:
-    """Why this checkout's `build_network` cannot build the network (one line), or None."""
-    if _BUILD_NETWORK_TAKES_PRECISION:
-        return None
-    if precision != "fp32":
-        return f"networks.build_network in this checkout builds float32 networks only (no {precision} network)"
-    rt = trt_api.load()
-    if strongly_typed and rt is not None and hasattr(rt.module.BuilderFlag, "FP16"):
-        return f"networks.build_network in this checkout builds weakly typed networks only on {rt.label}"
-    return None
-
-
 class TensorRTRunner(contextlib.AbstractContextManager):
     """A TensorRT engine per case (cached on disk, kept deserialised while used), run on the current CUDA device."""
 
@@ -158,11 +130,10 @@ class TensorRTRunner(contextlib.AbstractContextManager):
         if reason:
             return reason
         rt = trt_api.load()
-        reason = network_unavailable(self.network_precision, self.typing == "strong")
-        if reason is None and self.path == "onnx":  # a parser that refuses this kind of half model: its words
+        if self.path == "onnx":  # a parser that refuses this kind of half model: its own words
             reason = parser_refusal(case, self.network_precision, self.io)
-        if reason:
-            return reason
+            if reason:
+                return reason
         if self.optimization_level is not None and not hasattr(rt.module.IBuilderConfig, "builder_optimization_level"):
             return f"IBuilderConfig.builder_optimization_level not available in {rt.label}"
         reason = cuda_memory.missing()
@@ -206,18 +177,12 @@ class TensorRTRunner(contextlib.AbstractContextManager):
 
     def network(self, case: Case, materials=None):
         """The case's network as this runner builds it (typing, precision, I/O), its tensor types checked."""
-        net = network_for(case, self.path, precision=self.network_precision, io=self.io,
-                          strongly_typed=self.typing == "strong", weights_as_inputs=self.weights_as_inputs,
-                          materials=materials)
-        built = (getattr(net, "precision", "fp32"), getattr(net, "typing", self.typing))
-        if built[0] != self.network_precision or (built[1] in TYPINGS[1:] and built[1] != self.typing):
-            raise TypeError(f"{self.name}: the {self.path} network of {case.id} is {built[0]}, {built[1]}ly typed; "
+        net = networks.build_network(case, self.path, precision=self.network_precision, io=self.io,
+                                     strongly_typed=self.typing == "strong", weights_as_inputs=self.weights_as_inputs,
+                                     materials=materials)  # its tensor types checked there (`networks.check_types`)
+        if (net.precision, net.typing) != (self.network_precision, self.typing):
+            raise TypeError(f"{self.name}: the {self.path} network of {case.id} is {net.precision}, {net.typing}ly typed; "
                             f"this engine needs {self.network_precision}, {self.typing}ly typed")
-        check = getattr(networks, "check_types", None)  # the network's own tensor-type check, where it exists
-        problems = check(net) if check is not None else None  # None/True/empty: as intended
-        if problems is False or (problems and problems is not True):
-            raise TypeError(f"{self.name}: the {self.path} network of {case.id} does not have the intended "
-                            f"{self.network_precision} tensor types: {problems}")
         return net
 
     def builder_flags(self) -> tuple:
