@@ -5,7 +5,7 @@
   more examples, larger sizes.
 - `--results-json DIR` writes the session's comparisons as `python -m trt_cases run` does; under
   `pytest -n N` each worker writes `DIR/workers/gwK` and the controller merges them into `DIR`.
-- `--shard I/N` keeps shard I of N of the tests, partitioned by case id (`trt_cases.shard`).
+- `--shard I/N` keeps shard I of N of the tests, partitioned by case id (`trt_cases.results.shard`).
 - The GPU gate: when GPU comparison tests were selected (`pytest -m gpu`) and no GPU backend compared
   a single case, the session fails with one line per backend saying why it did not run, unless
   `--allow-no-gpu-comparisons` is given.
@@ -26,7 +26,7 @@ settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 import pytest  # noqa: E402
 
-from trt_cases.comparison_log import ComparisonLog, add_summaries, gpu_gate, summary_lines  # noqa: E402
+from trt_cases.results.comparison_log import ComparisonLog, add_summaries, gpu_gate, summary_lines  # noqa: E402
 
 COMPARISONS = pytest.StashKey[ComparisonLog]()
 WORKER_SUMMARIES = pytest.StashKey[list]()
@@ -62,7 +62,7 @@ def pytest_configure(config):
         except ValueError as exc:
             raise pytest.UsageError(str(exc)) from None
     if config.getoption("--shard") is not None:
-        from trt_cases import shard
+        from trt_cases.results import shard
 
         try:
             shard.parse(config.getoption("--shard"))
@@ -86,7 +86,7 @@ def pytest_configure(config):
 
 def shard_key(item) -> str:
     """A test's case id where it is parametrised by a case (all backends of a case in one shard), else its node id."""
-    from trt_cases.case import Case
+    from trt_cases.cases.case import Case
 
     params = getattr(getattr(item, "callspec", None), "params", {})
     return next((value.id for value in params.values() if isinstance(value, Case)), item.nodeid)
@@ -96,7 +96,7 @@ def pytest_collection_modifyitems(config, items):
     spec = config.getoption("--shard")
     if spec is None:
         return
-    from trt_cases import shard
+    from trt_cases.results import shard
 
     index, count = shard.parse(spec)
     keep, drop = [], []
@@ -172,7 +172,7 @@ def pytest_sessionfinish(session):
 
 
 def _write(log, directory):
-    from trt_cases import results
+    from trt_cases.results import records as results
 
     records, outputs = log.records()
     _render(results.write(directory, records, outputs, sets=["pytest"]))
@@ -180,7 +180,7 @@ def _write(log, directory):
 
 def _merge_workers(directory):
     """Merge the workers' results (DIR/workers/gw*) into DIR, then remove them."""
-    from trt_cases import merge
+    from trt_cases.results import merge
 
     parts = sorted(p for p in (directory / "workers").glob("gw*") if (p / "results.json").exists())
     if not parts:
@@ -190,7 +190,7 @@ def _merge_workers(directory):
 
 
 def _render(path):
-    from trt_cases import report, results
+    from trt_cases.results import report, records as results
 
     report.write(path.parent, results.read(path))
 

@@ -10,10 +10,10 @@ with and without lengths and states) and prints, per path, how many failed and e
 
 import itertools
 
-from trt_cases import known_mismatches
-from trt_cases.case import Case
-from trt_cases.engine import build_plan
-from trt_cases.networks import build_network
+from trt_cases.results import known_mismatches
+from trt_cases.cases.case import Case
+from trt_cases.networks.engine import build_plan
+from trt_cases.networks.build import build_network
 
 
 def grid():

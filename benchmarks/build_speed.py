@@ -17,12 +17,12 @@ import tempfile
 import time
 import warnings
 
-from trt_cases import trt_api
-from trt_cases.engine import attach_timing_cache
-from trt_cases.engine_cache import TimingCacheFile
-from trt_cases.networks import build_network, build_packed_network
+from trt_cases.networks import trt_api
+from trt_cases.networks.engine import attach_timing_cache
+from trt_cases.networks.engine_cache import TimingCacheFile
+from trt_cases.networks.build import build_network, build_packed_network
 from trt_cases.runners.trt_runner import optimization_level_of
-from trt_cases.sets import matrix
+from trt_cases.cases.sets import matrix
 
 
 def build_seconds(net, level=None, timing_cache=None):

@@ -27,7 +27,7 @@ import numpy as np
 from trt_cases import Case
 from trt_cases.runners.reference_runner import run_reference
 from trt_cases.runners.registry import CASE_PRECISION, gpu_backends
-from trt_cases.sets import matrix
+from trt_cases.cases.sets import matrix
 
 ISSUE_4490 = Case("LSTM", layer_count=2, hidden_size=128, max_seq_length=60, data_length=293, batch_dims=(32,),
                   direction="BIDIRECTION", seed=4490)

@@ -18,8 +18,9 @@ import argparse
 import dataclasses
 import time
 
-from trt_cases.compare import TOLERANCE, compare
-from trt_cases.run import select_cases
+from trt_cases.cases.precision import TOLERANCE
+from trt_cases.results.compare import compare
+from trt_cases.results.run import select_cases
 from trt_cases.runners.reference_runner import run_reference
 from trt_cases.runners.simulated_runner import PRECISIONS, SimulatedRunner
 

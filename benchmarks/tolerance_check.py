@@ -1,5 +1,5 @@
 """How close real implementations come to the tolerances: per backend, the worst ratio of its error to
-each bound of `trt_cases.compare` (the max bound `allowed`, the systematic bound `mean_allowed`),
+each bound of `trt_cases.results.compare` (the max bound `allowed`, the systematic bound `mean_allowed`),
 and every case over a bound.
 
 A ratio of 1 is the edge of failing. Real implementations should stay well under 1; an engine
@@ -13,7 +13,7 @@ torch CPU float32) and on a GPU (cuDNN float32, TF32, float16) alike:
 `--backend emulated-sigmoid-2e-5` (or `-tanh-`, any relative error) is the float32 reference with that
 activation off by that relative error: an engine with a small systematic bug, which should be over
 the bounds. `--set` takes what `python -m trt_cases run --set` takes, plus `hypothesis:N`: N cases drawn from
-`trt_cases.strategies.cases()` with a fixed seed (derandomized), so every machine draws the same
+`trt_cases.cases.strategies.cases()` with a fixed seed (derandomized), so every machine draws the same
 ones. A backend that cannot run here is reported as skipped with its reason; a case that raises is
 counted as an error and the run goes on. Known mismatches (`trt_cases/known_mismatches.json`) are
 marked, not hidden. Exit status 1 if any case is over a bound (known mismatches excepted).
@@ -31,8 +31,8 @@ import numpy as np
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))  # the checkout's trt_cases, installed or not
 
-from trt_cases import known_mismatches  # noqa: E402
-from trt_cases.compare import compare  # noqa: E402
+from trt_cases.results import known_mismatches  # noqa: E402
+from trt_cases.results.compare import compare  # noqa: E402
 from trt_cases.runners.reference_runner import run_reference  # noqa: E402
 from trt_cases.runners.registry import CASE_PRECISION  # noqa: E402
 
@@ -41,17 +41,17 @@ DEFAULT_SETS = ("matrix", "edge", "hypothesis:1000")
 
 
 def hypothesis_cases(count: int) -> list:
-    """`count` cases drawn from `trt_cases.strategies.cases()`, the same on every machine; without
-    hypothesis, `count` cases of the `random:N` set (`trt_cases.sets.random_cases`), said so."""
+    """`count` cases drawn from `trt_cases.cases.strategies.cases()`, the same on every machine; without
+    hypothesis, `count` cases of the `random:N` set (`trt_cases.cases.sets.random_cases`), said so."""
     try:
         from hypothesis import HealthCheck, Phase, given, settings
     except ImportError:
-        from trt_cases.sets import random_cases
+        from trt_cases.cases.sets import random_cases
 
-        print(f"hypothesis is not installed: using random:{count} (trt_cases.sets.random_cases) instead")
+        print(f"hypothesis is not installed: using random:{count} (trt_cases.cases.sets.random_cases) instead")
         return random_cases(count)
 
-    from trt_cases.strategies import cases
+    from trt_cases.cases.strategies import cases
 
     drawn = []
 
@@ -66,7 +66,7 @@ def hypothesis_cases(count: int) -> list:
 
 
 def select(specs) -> list:
-    from trt_cases.run import select_cases
+    from trt_cases.results.run import select_cases
 
     cases = []
     for spec in specs:
@@ -123,7 +123,7 @@ def pytest_monkeypatch():
 
 def runner_for(name: str):
     """The runner called `name`: any backend `python -m trt_cases run` knows, torch-cpu-float32, or emulated-*."""
-    from trt_cases.run import all_backends
+    from trt_cases.results.run import all_backends
 
     if name.startswith("emulated-"):
         _, activation, error = name.split("-", 2)

@@ -4,7 +4,7 @@
 and `set_bias_for_gate` receive them: W `(H, E)` for the first layer and `(H, K*H)` after it, R
 `(H, H)`, biases `(H,)`; `layer_index = 2*layer + direction` when bidirectional. Computes in float64,
 or with `dtype=np.float32` in float32 throughout: a faithful float32 implementation, whose departure
-from the float64 result is the error a correct float32 engine is expected to show (`trt_cases.compare`).
+from the float64 result is the error a correct float32 engine is expected to show (`trt_cases.results.compare`).
 """
 
 from __future__ import annotations

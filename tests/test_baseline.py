@@ -11,7 +11,7 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-from trt_cases import baseline, results, run, timing
+from trt_cases.results import baseline, records as results, run, timing
 from trt_cases.cli import main
 
 LSTM = "lstm-bi-skip-L2-H8-S5-E8-B2x3-lens-h0-c0-fp32-s17"

@@ -12,8 +12,8 @@ from hypothesis import strategies as st
 from reference import GATES, RNNOperation, rnn_v2
 from trt_cases import Case
 from trt_cases.runners.reference_runner import run_reference
-from trt_cases.sets import EDGE, edge, matrix, named, seeds
-from trt_cases.strategies import INVALID_CASE_FIELDS, cases
+from trt_cases.cases.sets import EDGE, edge, matrix, named, seeds
+from trt_cases.cases.strategies import INVALID_CASE_FIELDS, cases
 
 
 def test_id_is_readable_and_stable():
@@ -163,7 +163,7 @@ def test_the_default_run_reaches_the_traps():
     at 88.7), and the default run has ragged bidirectional, batch dims with lengths, and bidirectional
     stacks with initial states."""
     from trt_cases.executor.trace import reference_steps
-    from trt_cases.run import DEFAULT_SETS, select_cases
+    from trt_cases.results.run import DEFAULT_SETS, select_cases
 
     default = select_cases(DEFAULT_SETS)
     for op in ("RELU", "TANH", "LSTM", "GRU"):

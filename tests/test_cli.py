@@ -8,7 +8,8 @@ import sys
 
 import pytest
 
-from trt_cases import results, trt_api
+from trt_cases.results import records as results
+from trt_cases.networks import trt_api
 from trt_cases.cli import main
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent

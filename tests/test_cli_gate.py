@@ -14,10 +14,12 @@ import time
 import numpy as np
 import pytest
 
-from trt_cases import limits, results, run as run_module, trt_api
-from trt_cases.case import Case
+from trt_cases.cases import limits
+from trt_cases.results import records as results, run as run_module
+from trt_cases.networks import trt_api
+from trt_cases.cases.case import Case
 from trt_cases.cli import main
-from trt_cases.progress import Progress
+from trt_cases.results.progress import Progress
 from trt_cases.runners.reference_runner import run_reference
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
@@ -399,8 +401,8 @@ def test_ctrl_c_cancels_a_running_build():
     build leaves no builder thread behind (one left running aborts the interpreter at exit)."""
     import threading
 
-    from trt_cases.engine import build_plan
-    from trt_cases.networks import build_network
+    from trt_cases.networks.engine import build_plan
+    from trt_cases.networks.build import build_network
 
     net = build_network(Case("LSTM", layer_count=16, hidden_size=16, data_length=16, max_seq_length=5,
                              direction="BIDIRECTION", seq_lengths=True), "loop")

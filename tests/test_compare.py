@@ -4,9 +4,10 @@ import numpy as np
 import pytest
 
 from trt_cases import Case
-from trt_cases.compare import TOLERANCE, compare, sensitivity
+from trt_cases.cases.precision import TOLERANCE, sensitivity
+from trt_cases.results.compare import compare
 from trt_cases.runners.reference_runner import run_reference
-from trt_cases.sets import EDGE
+from trt_cases.cases.sets import EDGE
 
 CASE = Case("LSTM", hidden_size=3, max_seq_length=4, batch_dims=(2,), seed=5)
 
@@ -87,7 +88,7 @@ def test_bad_arguments():
 
 
 def test_side_by_side_says_when_two_backends_agree_against_the_reference():
-    from trt_cases.compare import side_by_side
+    from trt_cases.results.compare import side_by_side
 
     expected = run_reference(CASE)
     shifted = nudged(expected, (0, 1, 2), 1e-2)
@@ -124,8 +125,8 @@ def test_large_error_where_the_reference_is_exactly_zero_fails_cleanly():
 
 
 def test_a_failing_comparison_reaches_results_json_and_the_report(tmp_path):
-    from trt_cases import report, results
-    from trt_cases.run import run
+    from trt_cases.results import report, records as results
+    from trt_cases.results.run import run
 
     class MasksNothing:
         """A backend whose outputs past the length are 5 instead of 0."""
@@ -156,7 +157,7 @@ def torch_float32(case):
 # Not saturated-gru: a faithful float32 GRU is itself 1.8e-7 off on average there, so 128 units exceed 2e-5.
 @pytest.mark.parametrize("case", [CASE, EDGE["lengths-all-full"], EDGE["huge-preactivation-lstm"]], ids=lambda c: c.id)
 def test_an_independent_float32_implementation_passes_and_a_2e_5_shift_fails(case):
-    from trt_cases.compare import MEAN_FACTOR
+    from trt_cases.cases.precision import MEAN_FACTOR
 
     expected, actual = run_reference(case), torch_float32(case)
     result = compare(case, expected, actual, "torch-cpu-float32", "float32")
@@ -195,8 +196,8 @@ def test_tolerance_check_reports_ratios_and_fails_an_engine_with_a_small_systema
 
 
 def test_outputs_that_cannot_be_compared_are_an_error_record_and_the_run_goes_on(tmp_path):
-    from trt_cases import results
-    from trt_cases.run import run
+    from trt_cases.results import records as results
+    from trt_cases.results.run import run
 
     class WrongShape:
         name, precision, kind = "wrong-shape", "float32", "oracle"
@@ -215,7 +216,7 @@ def test_outputs_that_cannot_be_compared_are_an_error_record_and_the_run_goes_on
 
 
 def test_the_reference_computes_in_float32_on_request():
-    from trt_cases.compare import emulated_error
+    from trt_cases.cases.precision import emulated_error
 
     base, single = run_reference(CASE), run_reference(CASE, dtype=np.float32)
     assert all(s.dtype == np.float32 for s in single)

@@ -11,8 +11,9 @@ import sys
 import pytest
 from hypothesis import settings
 
-from trt_cases import known_mismatches, results, trt_api
-from trt_cases.case import Case
+from trt_cases.results import known_mismatches, records as results
+from trt_cases.networks import trt_api
+from trt_cases.cases.case import Case
 from trt_cases.cli import main
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
@@ -27,7 +28,7 @@ def test_ci_profile_is_derandomised_and_thorough_explores():
 
 def drawn_cases_in_a_new_process():
     code = ("from hypothesis import given, settings\n"
-            "from trt_cases.strategies import cases\n"
+            "from trt_cases.cases.strategies import cases\n"
             "import conftest\n"  # the project's profiles, as pytest loads them
             "seen = []\n"
             "@settings(max_examples=12)\n"

@@ -5,14 +5,14 @@ import types
 import numpy as np
 import pytest
 
-from trt_cases import trt_api
+from trt_cases.networks import trt_api
 
 pytestmark = pytest.mark.trt_build
 RT = trt_api.load()
 if RT is None:
     pytest.skip(trt_api.missing("drop-in"), allow_module_level=True)
 
-from trt_cases.drop_in import add_rnn_v2  # noqa: E402
+from trt_cases.networks.drop_in import add_rnn_v2  # noqa: E402
 
 trt = RT.module
 nIn, cIn, hIn, wIn, lenH = 1, 3, 4, 7, 5

@@ -5,9 +5,10 @@ from types import SimpleNamespace
 
 import pytest
 
-from trt_cases import Case, trt_api
-from trt_cases.engine import build_plan
-from trt_cases.engine_cache import EngineCache, LoadedEngines, TimingCacheFile, cache_key, shape_signature
+from trt_cases import Case
+from trt_cases.networks import trt_api
+from trt_cases.networks.engine import build_plan
+from trt_cases.networks.engine_cache import EngineCache, LoadedEngines, TimingCacheFile, cache_key, shape_signature
 
 FIELDS = {"tensorrt": "TensorRT 10.13", "compute_capability": [9, 0], "path": "loop", "precision": "fp32",
           "case": Case("LSTM").to_json()}
@@ -84,7 +85,7 @@ def test_shape_signature_ignores_values_but_not_shapes():
     assert shape_signature(case) != shape_signature(dataclasses.replace(case, hidden_size=9))
 
 
-# The builder's timing cache and optimisation level (trt_cases.engine.build_plan), with a stand-in builder config.
+# The builder's timing cache and optimisation level (trt_cases.networks.engine.build_plan), with a stand-in builder config.
 
 class FakeTimingCache:
     def __init__(self, data):

@@ -2,7 +2,7 @@
 
 - NVIDIA's ONNX parser (TensorRT-RTX's) turns each case's ONNX export into a network; the
   executor's simulation of it must match onnxruntime on the same model, at the float32 tolerance of
-  `trt_cases.compare`, over `seeds`, `matrix`, `edge` and drawn cases.
+  `trt_cases.results.compare`, over `seeds`, `matrix`, `edge` and drawn cases.
 - One-operator ONNX graphs reach the other layer types and options the parser emits (gather
   modes, slice modes, reductions, unary and activation functions, ...): again against onnxruntime.
 - Options only the API reaches (MatrixOperation.VECTOR, a second transpose, reshape dims and slice
@@ -17,11 +17,13 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 
-from trt_cases import trt_api
-from trt_cases.compare import TOLERANCE, compare
-from trt_cases.networks import OUTPUT_NAMES, build_network
-from trt_cases.sets import named
-from trt_cases.strategies import cases
+from trt_cases.networks import trt_api
+from trt_cases.cases.precision import TOLERANCE
+from trt_cases.results.compare import compare
+from trt_cases.cases.case import OUTPUT_NAMES
+from trt_cases.networks.build import build_network
+from trt_cases.cases.sets import named
+from trt_cases.cases.strategies import cases
 
 pytestmark = pytest.mark.trt_build
 RT = trt_api.load()
@@ -32,7 +34,7 @@ onnxruntime = pytest.importorskip("onnxruntime")
 
 from onnx import TensorProto, helper, numpy_helper  # noqa: E402
 
-from trt_cases.engine import CapturingLogger  # noqa: E402
+from trt_cases.networks.engine import CapturingLogger  # noqa: E402
 from trt_cases.executor import CLASSES, execute  # noqa: E402
 from trt_cases.runners.onnx_runners import run_onnxruntime  # noqa: E402
 
@@ -172,7 +174,7 @@ def onnxruntime_run(model, inputs):
 
 
 def assert_close(observed, expected, what):
-    """Exact for integers and bools; the float32 tolerance of `trt_cases.compare` for floats."""
+    """Exact for integers and bools; the float32 tolerance of `trt_cases.results.compare` for floats."""
     assert observed.shape == expected.shape, f"{what}: shape {observed.shape}, onnxruntime {expected.shape}"
     if expected.dtype.kind in "biu":
         assert observed.dtype.kind == expected.dtype.kind, f"{what}: {observed.dtype}, onnxruntime {expected.dtype}"

@@ -12,10 +12,10 @@ import sys
 
 import pytest
 
-from trt_cases.compare import compare
-from trt_cases.comparison_log import ComparisonLog, gpu_gate
+from trt_cases.results.compare import compare
+from trt_cases.results.comparison_log import ComparisonLog, gpu_gate
 from trt_cases.runners.reference_runner import run_reference
-from trt_cases.sets import named
+from trt_cases.cases.sets import named
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 ONE_CASE = "relu-uni-linear-L1-H5-S4-E7-B1x3-fp32-s1"  # the first seeds case: one test per GPU backend

@@ -4,7 +4,7 @@ Backends: TensorRT on every network path (loop, drop-in, ONNX parser, native whe
 fp32, TF32, fp16 and bf16, and PyTorch's cuDNN RNNs at float32, TF32 and float16 as a second GPU
 implementation. Each (backend, case) is one test; a backend that cannot run here skips with a
 one-line reason, and the run ends with a summary of what ran where. Tolerances follow each case's
-sensitivity (`trt_cases.compare`); a failure lists the other GPU backends on the same case.
+sensitivity (`trt_cases.results.compare`); a failure lists the other GPU backends on the same case.
 """
 
 import dataclasses
@@ -13,12 +13,13 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 
-from trt_cases import cuda_memory, known_mismatches
-from trt_cases.compare import compare, side_by_side
+from trt_cases.runners import cuda_memory
+from trt_cases.results import known_mismatches
+from trt_cases.results.compare import compare, side_by_side
 from trt_cases.runners.reference_runner import run_reference
 from trt_cases.runners.registry import CASE_PRECISION, gpu_backends
-from trt_cases.sets import named
-from trt_cases.strategies import cases
+from trt_cases.cases.sets import named
+from trt_cases.cases.strategies import cases
 
 pytestmark = pytest.mark.gpu
 BACKENDS = gpu_backends()

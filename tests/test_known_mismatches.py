@@ -4,8 +4,8 @@ import json
 
 import pytest
 
-from trt_cases import known_mismatches
-from trt_cases.case import Case
+from trt_cases.results import known_mismatches
+from trt_cases.cases.case import Case
 
 ENTRY = {"backend": "tensorrt-loop-fp16", "case": "gru-uni-linear-L1-H4-S3-E4-B2-fp16-s0",
          "when": {"tensorrt": "TensorRT 10.13"}, "reason": "a reason"}

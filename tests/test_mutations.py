@@ -18,11 +18,11 @@ import onnx
 import pytest
 from onnx import numpy_helper
 
-from trt_cases import loop_builder, onnx_export, trt_api
-from trt_cases.compare import compare
-from trt_cases.run import DEFAULT_SETS, select_cases
+from trt_cases.networks import loop_builder, onnx_export, trt_api
+from trt_cases.results.compare import compare
+from trt_cases.results.run import DEFAULT_SETS, select_cases
 from trt_cases.runners.reference_runner import run_reference
-from trt_cases.sets import EDGE
+from trt_cases.cases.sets import EDGE
 from reference import RNNOperation
 
 pytestmark = pytest.mark.trt_build

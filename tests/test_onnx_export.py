@@ -20,7 +20,7 @@ from onnx.reference import ReferenceEvaluator  # noqa: E402
 
 from reference import GATES, RNNGateType, RNNOperation  # noqa: E402
 from trt_cases import Case  # noqa: E402
-from trt_cases.onnx_export import OPSET, export, feeds  # noqa: E402
+from trt_cases.networks.onnx_export import OPSET, export, feeds  # noqa: E402
 from trt_cases.runners import onnx_runners  # noqa: E402
 from trt_cases.runners.onnx_runners import (  # noqa: E402
     OnnxReferenceRunner, OnnxRuntimeRunner, run_onnx_reference, run_onnxruntime)

@@ -14,8 +14,8 @@ ort = pytest.importorskip("onnxruntime")
 from onnx import TensorProto, numpy_helper  # noqa: E402
 
 from trt_cases import Case  # noqa: E402
-from trt_cases.compare import compare  # noqa: E402
-from trt_cases.onnx_export import BF16_OPSET, OPSET, export, feeds  # noqa: E402
+from trt_cases.results.compare import compare  # noqa: E402
+from trt_cases.networks.onnx_export import BF16_OPSET, OPSET, export, feeds  # noqa: E402
 from trt_cases.runners.reference_runner import run_reference  # noqa: E402
 
 OPS = ("RELU", "TANH", "LSTM", "GRU")

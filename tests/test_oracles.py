@@ -1,7 +1,7 @@
 """The reference against implementations nobody here wrote: onnxruntime, onnx.reference, PyTorch.
 
 Over the `seeds`, `matrix` and `edge` sets, and over at least 200 hypothesis-drawn cases per
-oracle. Tolerances come from the one table in `trt_cases.compare`; a failure prints the case id,
+oracle. Tolerances come from the one table in `trt_cases.results.compare`; a failure prints the case id,
 output, worst index, observed and expected values, and the command that re-runs that case.
 """
 
@@ -9,11 +9,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from trt_cases.compare import compare
+from trt_cases.results.compare import compare
 from trt_cases.runners.reference_runner import run_reference
 from trt_cases.runners.registry import CPU_ORACLES, backend
-from trt_cases.sets import OPS, named
-from trt_cases.strategies import cases
+from trt_cases.cases.sets import OPS, named
+from trt_cases.cases.strategies import cases
 
 RUNNERS = {name: backend(name) for name in CPU_ORACLES}
 SET_CASES = [case for name in ("seeds", "matrix", "edge") for case in named(name)]

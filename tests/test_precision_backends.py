@@ -8,11 +8,11 @@ what is allowed when no selected backend computes in P.
 
 import pytest
 
-from trt_cases import trt_api
-from trt_cases.case import Case
+from trt_cases.networks import trt_api
+from trt_cases.cases.case import Case
 from trt_cases.cli import main
-from trt_cases.compare import TOLERANCE
-from trt_cases.run import all_backends, run, select_backends
+from trt_cases.cases.precision import TOLERANCE
+from trt_cases.results.run import all_backends, run, select_backends
 
 CASE = Case("GRU", hidden_size=3, max_seq_length=3, data_length=2, batch_dims=(2,), seed=3)
 

@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from reference import GATES, RNNOperation
 from trt_cases import Materials
 from trt_cases.runners.reference_runner import run_reference
-from trt_cases.strategies import cases
+from trt_cases.cases.strategies import cases
 
 ATOL = 1e-12
 

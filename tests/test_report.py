@@ -15,7 +15,7 @@ import subprocess
 import numpy as np
 import pytest
 
-from trt_cases import report, results
+from trt_cases.results import report, records as results
 from trt_cases.cli import main
 
 LSTM_FAR = "lstm-bi-linear-L2-H4-S1-E3-B2-fp32-s101"  # failed at 30x the tolerance

@@ -12,12 +12,12 @@ import sys
 import numpy as np
 import pytest
 
-from trt_cases import results, shard
+from trt_cases.results import records as results, shard
 from trt_cases.cli import main
-from trt_cases.compare import compare
-from trt_cases.comparison_log import ComparisonLog
+from trt_cases.results.compare import compare
+from trt_cases.results.comparison_log import ComparisonLog
 from trt_cases.runners.reference_runner import run_reference
-from trt_cases.sets import named, random_cases
+from trt_cases.cases.sets import named, random_cases
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 ALL_CASES = named("seeds") + named("matrix") + named("edge") + random_cases(40)
@@ -45,7 +45,7 @@ def test_shards_partition_the_cases(count):
 def test_shards_are_the_same_in_every_process():
     """SHA-1 of the id, not Python's salted hash: another process with another hash seed agrees (and pinned values)."""
     ids = [case.id for case in ALL_CASES[:60]]
-    code = ("import json, sys; from trt_cases.shard import shard_of; "
+    code = ("import json, sys; from trt_cases.results.shard import shard_of; "
             "print(json.dumps([shard_of(i, 7) for i in json.load(sys.stdin)]))")
     done = subprocess.run([sys.executable, "-c", code], input=json.dumps(ids), capture_output=True, text=True, cwd=ROOT,
                           env={**os.environ, "PYTHONHASHSEED": "12345"}, timeout=120)

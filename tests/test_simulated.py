@@ -21,14 +21,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from trt_cases import loop_builder, networks, trt_api
+from trt_cases.networks import loop_builder, build as networks, trt_api
 from trt_cases.cli import main
-from trt_cases.case import Case
-from trt_cases.compare import compare
+from trt_cases.cases.case import Case
+from trt_cases.results.compare import compare
 from trt_cases.runners.reference_runner import run_reference
 from trt_cases.runners.simulated_runner import PATHS, PRECISIONS, SimulatedRunner
-from trt_cases.sets import EDGE, named
-from trt_cases.strategies import cases
+from trt_cases.cases.sets import EDGE, named
+from trt_cases.cases.strategies import cases
 
 pytestmark = pytest.mark.trt_build
 if trt_api.load() is None:
@@ -177,7 +177,7 @@ def test_a_half_network_with_one_wrong_constant_fails(monkeypatch, path, precisi
         return build(trt, network, [first._replace(Rb=Rb)] + list(stacked[1:]), *args, **kwargs)
 
     monkeypatch.setattr(networks, "layer_tensors", one_wrong)
-    monkeypatch.setattr("trt_cases.drop_in.layer_tensors", one_wrong)
+    monkeypatch.setattr("trt_cases.networks.drop_in.layer_tensors", one_wrong)
     with pytest.raises(AssertionError, match=f"simulated-{path}-{precision} DISAGREES with the reference"):
         check_typed(SimulatedRunner(path, precision), RAGGED)
 

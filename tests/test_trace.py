@@ -9,18 +9,19 @@ import re
 import numpy as np
 import pytest
 
-from trt_cases import trt_api
-from trt_cases.case import Case
+from trt_cases.networks import trt_api
+from trt_cases.cases.case import Case
 from trt_cases.runners.reference_runner import run_reference
-from trt_cases.sets import EDGE, named
+from trt_cases.cases.sets import EDGE, named
 
 pytestmark = pytest.mark.trt_build
 if trt_api.load() is None:
     pytest.skip(trt_api.missing("loop"), allow_module_level=True)
 
 from trt_cases.executor import execute  # noqa: E402
-from trt_cases.executor.trace import mark_probes, probes, reference_steps, trace, trace_engine  # noqa: E402
-from trt_cases.networks import build_network  # noqa: E402
+from trt_cases.executor.trace import mark_probes, probes, reference_steps, trace  # noqa: E402
+from trt_cases.runners.trace_engine import trace_engine  # noqa: E402
+from trt_cases.networks.build import build_network  # noqa: E402
 
 CASES = [EDGE["bidirectional-layers-states-lstm"], EDGE["bidirectional-layers-states-gru"], EDGE["ragged-bidirectional"],
          EDGE["batch-dims-lengths-bidirectional"], named("seeds")[0]]
@@ -65,7 +66,7 @@ def test_marked_tensors_carry_the_traced_values_and_the_network_still_builds(pat
     """The engine side of trace: every probe marked as an output (loop interiors through a CONCATENATE
     loop output) holds, when the network is run, exactly what the executor keeps under its name; and
     TensorRT-RTX's builder accepts the marked network."""
-    from trt_cases.engine import build_plan
+    from trt_cases.networks.engine import build_plan
 
     case = EDGE["bidirectional-layers-states-lstm"]
     net = build_network(case, path)
@@ -83,7 +84,7 @@ def test_marked_tensors_carry_the_traced_values_and_the_network_still_builds(pat
 
 
 def test_trace_engine_says_why_it_cannot_run_here():
-    from trt_cases import cuda_memory
+    from trt_cases.runners import cuda_memory
     from trt_cases.runners.trt_runner import TensorRTRunner
 
     if cuda_memory.missing() is None:

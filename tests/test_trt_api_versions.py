@@ -16,7 +16,7 @@ import pytest
 
 from trt_api_check import bindings, check, scenarios
 from trt_api_check.recorder import Event
-from trt_cases import trt_api
+from trt_cases.networks import trt_api
 
 if trt_api.load() is None:
     pytest.skip(f"recording needs a TensorRT API: {trt_api.missing('loop')}", allow_module_level=True)

@@ -14,13 +14,14 @@ import re
 import pytest
 from hypothesis import HealthCheck, given, settings
 
-from trt_cases import known_mismatches, trt_api
-from trt_cases.case import Case
-from trt_cases.engine import BuildError, build_plan
-from trt_cases.networks import PATHS, PathUnavailable, build_network, build_packed_network
+from trt_cases.results import known_mismatches
+from trt_cases.networks import trt_api
+from trt_cases.cases.case import Case
+from trt_cases.networks.engine import BuildError, build_plan
+from trt_cases.networks.build import PATHS, PathUnavailable, build_network, build_packed_network
 from trt_cases.runners.reference_runner import run_reference
-from trt_cases.sets import named, seeds
-from trt_cases.strategies import cases
+from trt_cases.cases.sets import named, seeds
+from trt_cases.cases.strategies import cases
 
 pytestmark = pytest.mark.trt_build
 RT = trt_api.load()

@@ -13,11 +13,13 @@ import itertools
 import numpy as np
 import pytest
 
-from trt_cases import Case, half, trt_api
-from trt_cases.engine import build_plan
-from trt_cases.networks import PathUnavailable, bf16_constants, build_network, check_types
+from trt_cases import Case
+from trt_cases.cases import half
+from trt_cases.networks import trt_api
+from trt_cases.networks.engine import build_plan
+from trt_cases.networks.build import PathUnavailable, bf16_constants, build_network, check_types
 from trt_cases.runners.reference_runner import run_reference
-from trt_cases.sets import named
+from trt_cases.cases.sets import named
 
 pytestmark = pytest.mark.trt_build
 RT = trt_api.load()
@@ -272,7 +274,7 @@ def test_typing_probes_agree_with_the_api():
 # --- the drop-in builds in its input's type ---------------------------------------------------
 
 def test_drop_in_takes_a_half_input_and_float32_weights():
-    from trt_cases.drop_in import add_rnn_v2
+    from trt_cases.networks.drop_in import add_rnn_v2
 
     builder = trt.Builder(trt.Logger(trt.Logger.ERROR))
     network = trt_api.create_network(builder, strongly_typed=True)
@@ -295,7 +297,7 @@ def test_drop_in_takes_a_half_input_and_float32_weights():
 
 
 def test_drop_in_refuses_a_state_of_another_type():
-    from trt_cases.drop_in import add_rnn_v2
+    from trt_cases.networks.drop_in import add_rnn_v2
 
     network = trt_api.create_network(trt.Builder(trt.Logger(trt.Logger.ERROR)), strongly_typed=True)
     layer = add_rnn_v2(network, network.add_input("x", trt.float16, (3, 4, 5)), 1, 5, 4, "TANH")
@@ -308,7 +310,7 @@ def test_drop_in_refuses_a_state_of_another_type():
 
 
 def test_drop_in_refuses_an_integer_input():
-    from trt_cases.drop_in import add_rnn_v2
+    from trt_cases.networks.drop_in import add_rnn_v2
 
     network = trt_api.create_network(trt.Builder(trt.Logger(trt.Logger.ERROR)), strongly_typed=True)
     with pytest.raises(ValueError, match=r"input has type INT32; the RNN computes in FLOAT, HALF"):
@@ -322,7 +324,7 @@ def test_subset_covers_every_op_direction_path_precision_and_io():
 
 
 def test_packed_half_network_builds_with_prefixed_names():
-    from trt_cases.networks import build_packed_network
+    from trt_cases.networks.build import build_packed_network
 
     group = named("matrix")[:3]
     net = build_packed_network(group, precision="bf16", io="float32")
@@ -338,7 +340,7 @@ def test_packed_half_network_builds_with_prefixed_names():
 def test_fp16_network_computes_the_case(op, path, io):
     """The NumPy executor runs the fp16 network (its weights as stored) and agrees with the reference on
     the fp16 case at the fp16 tolerance: the half constants and casts carry the case's numbers."""
-    from trt_cases.compare import compare
+    from trt_cases.results.compare import compare
     from trt_cases.executor import execute
 
     case = full_case(op, "BIDIRECTION", seq_lengths=path != "onnx", batch_dims=(2, 3), max_seq_length=5,

@@ -12,11 +12,12 @@ import types
 import numpy as np
 import pytest
 
-from trt_cases import cli, trt_api
-from trt_cases.engine_cache import LoadedEngines
+from trt_cases import cli
+from trt_cases.networks import trt_api
+from trt_cases.networks.engine_cache import LoadedEngines
 from trt_cases.runners import trt_runner
 from trt_cases.runners.trt_runner import TensorRTRunner, bf16_bits, bf16_values, typing_for
-from trt_cases.sets import matrix, seeds
+from trt_cases.cases.sets import matrix, seeds
 
 
 def fake_tensorrt(label, builder_flags, creation_flags, data_types):
@@ -318,7 +319,7 @@ class CopyingContext:
         self.addresses[name] = ptr
 
     def execute_async_v3(self, stream):
-        from trt_cases import cuda_memory
+        from trt_cases.runners import cuda_memory
 
         rt = cuda_memory.cudart()
         cuda_memory.check(rt.cudaMemcpyAsync(self.addresses["output"], self.addresses["input"], self.nbytes,
@@ -330,7 +331,7 @@ class CopyingContext:
 @pytest.mark.parametrize("dtype", [np.float16, np.uint16], ids=["fp16", "bf16-bit-patterns"])
 def test_execute_converts_half_io_on_the_device(dtype):
     """Feeds go to the engine in its input type and come back as float64, on real device buffers."""
-    from trt_cases import cuda_memory
+    from trt_cases.runners import cuda_memory
 
     reason = cuda_memory.missing()
     if reason:
@@ -359,7 +360,7 @@ def test_a_network_in_the_wrong_precision_is_refused_before_building(monkeypatch
 def test_the_networks_own_type_check_is_asked_before_building(monkeypatch, refused):
     if trt_api.missing("loop"):
         pytest.skip(trt_api.missing("loop"))
-    from trt_cases import networks
+    from trt_cases.networks import build as networks
 
     checked = []
 

@@ -15,7 +15,7 @@ import math
 import numpy as np
 import pytest
 
-from trt_cases import trt_api
+from trt_cases.networks import trt_api
 from trt_cases.executor.dtypes import to_bfloat16, to_float16, to_float32
 
 # (mantissa bits, smallest normal exponent, largest exponent) of each type
@@ -82,7 +82,7 @@ if RT is None:
     pytest.skip(trt_api.missing("loop"), allow_module_level=True)
 trt = RT.module
 
-from trt_cases.engine import CapturingLogger  # noqa: E402
+from trt_cases.networks.engine import CapturingLogger  # noqa: E402
 from trt_cases.executor import execute  # noqa: E402
 
 TYPES = {"float16": (trt.DataType.HALF, torch.float16), "bfloat16": (trt.DataType.BF16, torch.bfloat16)}

@@ -30,8 +30,8 @@ import os
 import pathlib
 import sys
 
-from . import baseline, baseline_output, known_mismatches, report, results, shard
-from .run import DEFAULT_SETS, gate, run, select_backends, select_cases
+from .results import baseline, baseline_output, known_mismatches, report, records as results, shard
+from .results.run import DEFAULT_SETS, gate, run, select_backends, select_cases
 
 OK, FAILURES, USAGE, NOTHING_COMPARED, INTERRUPTED = 0, 1, 2, 3, 130
 EXIT_STATUS = __doc__[__doc__.index("Exit status:"):]
@@ -196,8 +196,8 @@ def _what_ran(document) -> str:
 
 def cmd_check(args) -> int:
     """Every selected backend on one case, each whatever the others do; the same verdict as `run`."""
-    from . import limits
-    from .case import Case
+    from .cases import limits
+    from .cases.case import Case
 
     case = Case.from_id(args.case_id)
     limits.check_case(case)
@@ -260,7 +260,7 @@ def cmd_report(args) -> int:
 
 
 def cmd_merge(args) -> int:
-    from . import merge
+    from .results import merge
 
     out = pathlib.Path(args.out)
     if (out / "results.json").exists():
@@ -274,9 +274,9 @@ def cmd_merge(args) -> int:
 
 def cmd_trace(args) -> int:
     """Print, per layer and direction, where the simulated network first departs from the reference."""
-    from . import trt_api
-    from .case import Case
-    from .compare import compare
+    from .networks import trt_api
+    from .cases.case import Case
+    from .results.compare import compare
     from .executor.trace import trace
     from .runners.reference_runner import run_reference
     from .runners.simulated_runner import SimulatedRunner

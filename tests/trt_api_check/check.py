@@ -149,7 +149,7 @@ def semantic(api, event):
 def absent_enums(api) -> dict:
     """Every enum class and member of this version that the installed TensorRT(-RTX) lacks, revealed at
     once (revealing what the suite never reads changes nothing; it saves replaying round by round)."""
-    from trt_cases import trt_api
+    from trt_cases.networks import trt_api
 
     here = trt_api.load().module
     out = {}

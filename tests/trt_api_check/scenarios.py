@@ -17,10 +17,11 @@ import tempfile
 
 import numpy as np
 
-from trt_cases import cuda_memory, trt_api
-from trt_cases.case import Case
+from trt_cases.runners import cuda_memory
+from trt_cases.networks import trt_api
+from trt_cases.cases.case import Case
 from trt_cases.executor import execute
-from trt_cases.networks import build_network, build_packed_network
+from trt_cases.networks.build import build_network, build_packed_network
 from trt_cases.runners import trt_runner
 from trt_cases.runners.build_check import BuildCheckRunner
 from trt_cases.runners.simulated_runner import SimulatedRunner

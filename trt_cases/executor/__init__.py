@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import trt_api
+from ..networks import trt_api
 from .dtypes import FLOATS, NUMPY, conform, numpy_dtype
 from .graph import CLASSES, Loop, read
 from .layers import run_layer

@@ -24,9 +24,9 @@ The reference side runs the reference's own pieces (`stack_parameters`, the cell
 what step k+1 received (or what the scan returned, after the last one), so masking and the backward
 start at `len-1` are the reference's, not re-implemented here. A gate's value is its pre-activation.
 
-`trace(case, path)` reads the simulated network (the NumPy executor); `trace_engine(case, path,
-runner)` marks the same tensors as outputs of a real TensorRT engine (tensors inside a loop through an
-added CONCATENATE loop output) and compares them with the same reference values, by name.
+`trace(case, path)` reads the simulated network (the NumPy executor);
+`trt_cases.runners.trace_engine.trace_engine(case, path, runner)` marks the same tensors as outputs of a
+real TensorRT engine (`mark_probes`) and compares them with the same reference values (`verdicts`), by name.
 """
 
 from __future__ import annotations
@@ -39,9 +39,9 @@ from reference import GATES, RNNDirection, RNNInputMode, RNNOperation
 from reference.rnn_v2 import STEPS, stack_parameters
 from reference.scan import scan
 
-from ..case import Case
-from ..compare import ROUNDING, SENSITIVITY_FACTOR, TOLERANCE, sensitivity
-from ..networks import build_network
+from ..cases.case import Case
+from ..cases.precision import ROUNDING, SENSITIVITY_FACTOR, TOLERANCE, sensitivity
+from ..networks.build import build_network
 from . import execute
 
 DIRECTIONS = ("fwd", "bwd")
@@ -96,7 +96,7 @@ class Probe:
 
 def trace(case: Case, path: str = "loop", precision: str = "float64") -> list[StepVerdict]:
     """For each layer and direction of `case`'s simulated network on `path`, where it first departs."""
-    _check_path(path)
+    check_path(path)
     net = build_network(case, path)
     found = probes(case, path, net.network)
     values = execute(net.network, net.feeds, keep={p.tensor for p in found},
@@ -104,39 +104,7 @@ def trace(case: Case, path: str = "loop", precision: str = "float64") -> list[St
     return verdicts(case, found, values, precision)
 
 
-def trace_engine(case: Case, path: str, runner) -> list[StepVerdict]:
-    """`trace` on a real engine: the traced tensors marked as engine outputs, run by `runner`.
-
-    `runner` is an entered `trt_cases.runners.trt_runner.TensorRTRunner` (it owns the CUDA stream and
-    the TensorRT runtime); its precision sets the tolerance. Raises RuntimeError with the runner's
-    reason where it cannot run.
-    """
-    from ..engine import build_plan
-    from ..runners import trt_runner
-
-    _check_path(path)
-    if path != runner.path:
-        raise ValueError(f"path={path!r} but the runner {runner.name} builds the {runner.path} path")
-    reason = runner.unsupported(case)
-    if reason:
-        raise RuntimeError(f"cannot trace {case.id} on {runner.name}: {reason}")
-    if runner._stream is None:
-        raise RuntimeError(f"{runner.name}: enter the runner first (`with TensorRTRunner(...) as runner:`)")
-    net = runner.network(case)  # the runner's own typing, precision and I/O form
-    found = probes(case, path, net.network)
-    outputs = mark_probes(net.network, found)
-    plan, _ = build_plan(net, flags=runner.builder_flags(), strict_fp32=runner.engine_precision == "fp32")
-    engine = runner._runtime.deserialize_cuda_engine(plan)
-    if engine is None:
-        raise RuntimeError(f"{runner.name}: the traced engine for {case.id} failed to deserialize")
-    try:
-        values = trt_runner.execute_all(engine, net.feeds, runner._stream)
-    finally:
-        runner._stream.release()
-    return verdicts(case, found, {name: values[out] for name, out in outputs.items()}, runner.precision)
-
-
-def _check_path(path):
+def check_path(path):
     if path not in TRACEABLE_PATHS:
         raise ValueError(f"path={path!r}; allowed: {', '.join(TRACEABLE_PATHS)} (the native IRNNv2Layer has "
                          "no loop structure to trace)")
@@ -146,7 +114,7 @@ def _check_path(path):
 
 def probes(case: Case, path: str, network) -> list[Probe]:
     """The tensors of `network` (built for `case` along `path`) that map to reference quantities."""
-    from .. import trt_api
+    from ..networks import trt_api
     from .graph import Loop, read
 
     N, S, H, L, K = _sizes(case)
@@ -199,7 +167,7 @@ def mark_probes(network, found) -> dict:
     A tensor inside a loop cannot be an output: it gets a CONCATENATE loop output on a new axis 0 (one
     slice per iteration, in iteration order, as the executor stacks them), marked as `trace/<name>`.
     """
-    from .. import trt_api
+    from ..networks import trt_api
 
     trt = trt_api.load().module
     tensors, loops = {}, {}

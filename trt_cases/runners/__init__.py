@@ -12,7 +12,7 @@ from typing import Protocol
 
 import numpy as np
 
-from ..case import Case
+from ..cases.case import Case
 
 
 class Runner(Protocol):

@@ -10,10 +10,11 @@ the parser's reason (`onnx_probe`).
 
 from __future__ import annotations
 
-from .. import trt_api
-from ..case import Case
-from ..engine import build_plan
-from ..networks import OUTPUT_NAMES, build_network
+from ..networks import trt_api
+from ..cases.case import Case
+from ..networks.engine import build_plan
+from ..cases.case import OUTPUT_NAMES
+from ..networks.build import build_network
 from .onnx_probe import parser_refusal
 from .reference_runner import run_reference
 

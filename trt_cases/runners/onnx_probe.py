@@ -13,8 +13,8 @@ from __future__ import annotations
 import functools
 import re
 
-from .. import trt_api
-from ..case import Case
+from ..networks import trt_api
+from ..cases.case import Case
 
 
 def parser_refusal(case: Case, precision: str, io: str = "network") -> str | None:
@@ -26,7 +26,7 @@ def parser_refusal(case: Case, precision: str, io: str = "network") -> str | Non
 
 @functools.cache
 def _probe(op, direction, seq_lengths, precision, io):
-    from ..networks import build_network
+    from ..networks.build import build_network
 
     probe = Case(op, hidden_size=2, max_seq_length=2, data_length=2, batch_dims=(2,), direction=direction,
                  seq_lengths=seq_lengths, precision=precision)

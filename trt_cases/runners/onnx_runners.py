@@ -1,4 +1,4 @@
-"""ONNX oracles: the exported model (`trt_cases.onnx_export`) run by onnxruntime and by `onnx.reference`.
+"""ONNX oracles: the exported model (`trt_cases.networks.onnx_export`) run by onnxruntime and by `onnx.reference`.
 
 What each backend does with the model, found by experiment against the reference
 (tests/test_onnx_export.py pins it):
@@ -24,14 +24,14 @@ import importlib.util
 
 import numpy as np
 
-from ..case import Case, Materials
+from ..cases.case import Case, Materials
 
 
 def run_onnxruntime(case: Case, materials: Materials | None = None):
     """The exported float32 model run by onnxruntime on the CPU; outputs as float64 in IRNNv2 layout."""
     import onnxruntime
 
-    from ..onnx_export import export, feeds
+    from ..networks.onnx_export import export, feeds
 
     m = case.materialise() if materials is None else materials
     options = onnxruntime.SessionOptions()
@@ -69,7 +69,7 @@ def _evaluate(case, m):
     """One run of `onnx.reference.ReferenceEvaluator` on the float64 export of `case`."""
     from onnx.reference import ReferenceEvaluator
 
-    from ..onnx_export import export, feeds
+    from ..networks.onnx_export import export, feeds
 
     evaluator = ReferenceEvaluator(export(case, m, np.float64))
     return tuple(np.asarray(out, dtype=np.float64) for out in evaluator.run(None, feeds(case, m, np.float64)))

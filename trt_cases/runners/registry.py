@@ -24,7 +24,7 @@ def backend(name: str):
 
 def gpu_backends() -> dict:
     """Every GPU backend the suite knows, whether or not it can run here (each says why not)."""
-    from ..networks import PATHS
+    from ..networks.build import PATHS
     from .trt_runner import PRECISIONS, TensorRTRunner
 
     backends = {

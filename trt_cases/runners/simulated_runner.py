@@ -15,9 +15,9 @@ import importlib.util
 
 import numpy as np
 
-from .. import trt_api
-from ..case import Case
-from ..networks import OUTPUT_NAMES
+from ..networks import trt_api
+from ..cases.case import Case
+from ..cases.case import OUTPUT_NAMES
 from .onnx_probe import parser_refusal
 
 PATHS = ("loop", "drop-in", "onnx")
@@ -78,7 +78,7 @@ class SimulatedRunner:
     def infer(self, case: Case, materials=None):
         """The simulated outputs of `case`'s network, as float64 arrays in IRNNv2Layer layout."""
         from ..executor import execute
-        from ..networks import build_network
+        from ..networks.build import build_network
 
         reason = self.unsupported(case)
         if reason is not None:

@@ -14,7 +14,7 @@ import numpy as np
 
 from reference import RNNGateType, RNNInputMode, RNNOperation
 
-from ..case import Case
+from ..cases.case import Case
 
 try:
     import torch

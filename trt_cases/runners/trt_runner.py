@@ -26,12 +26,13 @@ import pathlib
 
 import numpy as np
 
-from .. import cuda_memory, networks, trt_api
-from ..half import bf16_bits, bf16_values  # noqa: F401  (bf16 I/O as bit patterns; re-exported for tests)
-from ..case import Case
-from ..compare import OUTPUT_NAMES
-from ..engine import build_plan
-from ..engine_cache import EngineCache, LoadedEngines, TimingCacheFile, shape_signature
+from . import cuda_memory
+from ..networks import build as networks, trt_api
+from ..cases.half import bf16_bits, bf16_values  # noqa: F401  (bf16 I/O as bit patterns; re-exported for tests)
+from ..cases.case import Case
+from ..cases.case import OUTPUT_NAMES
+from ..networks.engine import build_plan
+from ..networks.engine_cache import EngineCache, LoadedEngines, TimingCacheFile, shape_signature
 from .onnx_probe import parser_refusal
 
 PRECISIONS = {"fp32": "float32", "tf32": "tf32", "fp16": "float16", "bf16": "bfloat16"}  # -> tolerance row
@@ -147,7 +148,7 @@ class TensorRTRunner(contextlib.AbstractContextManager):
         return None
 
     def _new_runtime(self):
-        from ..engine import CapturingLogger
+        from ..networks.engine import CapturingLogger
 
         trt = trt_api.load().module
         self._logger = CapturingLogger(trt)

@@ -59,7 +59,7 @@ class Record:
 
 def environment() -> dict:
     """What produced the results: TensorRT flavour and version, CUDA, driver, GPU, Python, packages."""
-    from . import trt_api
+    from ..networks import trt_api
 
     env = {"python": platform.python_version(), "platform": platform.platform(), "packages": {}}
     for package in ("numpy", "onnx", "onnxruntime", "torch", "hypothesis", "cuda-python", "cuda-bindings",
@@ -75,7 +75,7 @@ def environment() -> dict:
 
 
 def _cuda() -> dict | None:
-    from . import cuda_memory
+    from ..runners import cuda_memory
 
     if cuda_memory.missing():
         return None

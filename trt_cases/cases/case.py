@@ -15,11 +15,12 @@ from typing import NamedTuple
 
 import numpy as np
 
-from reference import GATES, RNNDirection, RNNInputMode, RNNOperation
+from reference import GATES, RNNDirection, RNNInputMode, RNNOperation, rnn_v2
 from reference.enums import parse
 from reference.validate import positive_int
 
 PRECISIONS = ("fp32", "fp16", "bf16", "tf32")
+OUTPUT_NAMES = ("output", "hidden", "cell")  # an IRNNv2Layer's outputs, in the order every backend returns them
 LENGTHS = {"ragged": "lens", "ones": "lens1", "full": "lensS"}  # pattern -> id tag
 RECURRENT_RADIUS = 0.9  # spectral radius of every R at weight_scale 1
 _DIRECTION_TAGS = {"UNIDIRECTION": "uni", "BIDIRECTION": "bi"}
@@ -85,6 +86,9 @@ class Case:
         if self.cell_state and self.op != "LSTM":
             raise ValueError(f"cell_state is set but op={self.op}: only LSTM has a cell state")
 
+    output_names = OUTPUT_NAMES
+    time_axis = -2  # of `output` (N..., S, K*H)
+
     @property
     def K(self) -> int:
         return 2 if self.direction == "BIDIRECTION" else 1
@@ -132,6 +136,20 @@ class Case:
                    seq_lengths=bool(g["lens"]), lengths={t: n for n, t in LENGTHS.items()}.get(g["lens"], "ragged"),
                    hidden_state=bool(g["h0"]), cell_state=bool(g["c0"]),
                    precision=g["prec"], weight_scale=float(g["w"]) if g["w"] else 1.0, seed=int(g["seed"]))
+
+    def reference(self, materials: Materials | None = None, dtype=np.float64) -> tuple:
+        """The reference's outputs (on `materials` if given, else this case's own data), computed in `dtype`:
+        float64, the ground truth, or float32, a faithful float32 implementation."""
+        m = self.materialise() if materials is None else materials
+        return rnn_v2(m.input, self.op, self.layer_count, self.hidden_size, m.weights, m.biases,
+                      max_seq_length=self.max_seq_length, direction=self.direction, input_mode=self.input_mode,
+                      seq_lengths=m.seq_lengths, hidden_state=m.hidden_state, cell_state=m.cell_state, dtype=dtype)
+
+    def perturbed(self, m: Materials, nudge) -> Materials:
+        """`m` with `nudge` applied to every real-valued datum (input, weights, biases, states), lengths kept."""
+        return Materials(nudge(m.input), {k: nudge(v) for k, v in m.weights.items()},
+                         {k: nudge(v) for k, v in m.biases.items()}, m.seq_lengths,
+                         nudge(m.hidden_state), nudge(m.cell_state))
 
     def materialise(self) -> Materials:
         """Deterministic data for this case (same seed, same numbers, on every machine)."""

@@ -4,7 +4,7 @@
 Every network has the same inputs (`input`, and where the case sets them `seq_lengths`,
 `hidden_state`, `cell_state`; with `weights_as_inputs`, `W.<i>`, `R.<i>`, `Wb.<i>`, `Rb.<i>` per layer
 index) and outputs (`output`, `hidden`, and `cell` for LSTM) in `IRNNv2Layer` layout. Describing a
-network is cheap; building its plan (`trt_cases.engine`) is the expensive, cached step.
+network is cheap; building its plan (`trt_cases.networks.engine`) is the expensive, cached step.
 
 Precision, as TensorRT 11 users build it: the network's float tensors (weights, states, compute) are
 `precision` ("fp32", "fp16" as HALF, "bf16" as BF16), in a strongly typed network (TensorRT 11 and
@@ -29,9 +29,10 @@ import numpy as np
 from reference import RNNDirection, RNNInputMode, RNNOperation
 from reference.rnn_v2 import stack_parameters
 
-from . import half, trt_api
-from .case import Case, Materials
-from .compare import OUTPUT_NAMES
+from ..cases import half
+from . import trt_api
+from ..cases.case import Case, Materials
+from ..cases.case import OUTPUT_NAMES
 from .loop_builder import add_rnn_loop, data_type, layer_tensors
 
 PATHS = ("loop", "drop-in", "onnx", "native")
@@ -268,7 +269,7 @@ def _layer_tensors(trt, network, case, m, weights_as_inputs, feeds, keep, prefix
 
 
 def _parse_onnx(trt, network, logger, case, m, precision="fp32", io="network", keep=None):
-    """Parse the case's ONNX model (`trt_cases.onnx_export`) in `precision` into `network`; raise with the
+    """Parse the case's ONNX model (`trt_cases.networks.onnx_export`) in `precision` into `network`; raise with the
     parser's errors. bf16 initializers go to `keep` as `half.BF16Constant`s (the parser names their
     constant layers after them)."""
     from .onnx_export import bf16_initializers, export

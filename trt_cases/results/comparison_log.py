@@ -14,9 +14,9 @@ import dataclasses
 
 import numpy as np
 
-from . import results
-from .case import Case
-from .compare import OUTPUT_NAMES, timestep_errors
+from . import records as results
+from ..cases.case import Case
+from .compare import timestep_errors
 
 KINDS = (("simulated-", "simulated"), ("tensorrt-", "tensorrt"), ("torch-cuda", "cudnn"))
 
@@ -60,9 +60,9 @@ class ComparisonLog(list):
                 record = dataclasses.replace(record, status="xpass" if comparison else "xfail", reason=known["reason"])
             if actual is not None and expected is not None:
                 record.timestep_errors = timestep_errors(case, expected, actual)
-                for name, value in zip(OUTPUT_NAMES, actual):
+                for name, value in zip(case.output_names, actual):
                     outputs[f"{comparison.backend}/{case.id}/{name}"] = np.asarray(value)
-                for name, value in zip(OUTPUT_NAMES, expected):
+                for name, value in zip(case.output_names, expected):
                     outputs[f"reference/{case.id}/{name}"] = np.asarray(value)
             records[(record.case, record.backend)] = record
         for backend, reason, case in self.skipped_cases:

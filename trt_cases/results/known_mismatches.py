@@ -53,7 +53,7 @@ def load(path=DEFAULT_FILE) -> list[dict]:
 
 
 def _check_where(where, where_from):
-    from .case import Case
+    from ..cases.case import Case
 
     fields = {f.name for f in dataclasses.fields(Case)} | {"batch_volume"}
     if not isinstance(where, dict):
@@ -79,7 +79,7 @@ def _holds(where: dict, case_id: str) -> bool:
     """Whether the case `case_id` meets every condition of `where`."""
     if not where:
         return True
-    from .case import Case
+    from ..cases.case import Case
 
     case = Case.from_id(case_id)
     for field, condition in where.items():
@@ -110,7 +110,7 @@ def find_build_failure(backend: str, case_id: str, environment: dict, error: str
 def environment() -> dict:
     """Versions an entry's `when` can name: tensorrt, torch, cudnn, gpu."""
     env = {}
-    from . import trt_api
+    from ..networks import trt_api
 
     rt = trt_api.load()
     if rt is not None:

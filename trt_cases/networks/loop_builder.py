@@ -27,7 +27,7 @@ import numpy as np
 from reference import GATES, RNNDirection, RNNOperation
 from reference.enums import parse
 
-from . import half
+from ..cases import half
 
 
 class LayerTensors(NamedTuple):

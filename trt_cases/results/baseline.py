@@ -24,7 +24,7 @@ import dataclasses
 import statistics
 from typing import NamedTuple
 
-from .results import FAILING
+from .records import FAILING
 
 ERROR_GROWTH = 10.0  # x: a passing case's error may grow this much before it counts
 ERROR_FLOOR = 0.01  # growth only counts once the error reaches 1% of the case's tolerance

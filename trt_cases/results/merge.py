@@ -15,7 +15,7 @@ import pathlib
 
 import numpy as np
 
-from . import results
+from . import records as results
 
 TIMINGS = ("build_seconds", "run_seconds")
 

@@ -24,8 +24,8 @@ from onnx import TensorProto, helper, numpy_helper
 
 from reference import RNNGateType, RNNOperation
 
-from . import half
-from .case import Case, Materials
+from ..cases import half
+from ..cases.case import Case, Materials
 
 OPSET = 17  # what TensorRT's ONNX parser, onnxruntime and onnx.reference all read
 IR_VERSION = 8  # the IR version that came with opset 17

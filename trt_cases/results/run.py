@@ -23,13 +23,14 @@ import signal
 import threading
 import time
 
-from . import known_mismatches, limits, schema, timing
-from .case import Case
-from .compare import OUTPUT_NAMES, compare, timestep_errors
-from .results import FAILING, Record, record_of
-from .runners.reference_runner import run_reference
-from .runners.registry import CASE_PRECISION, CPU_ORACLES
-from .sets import SETS, named, random_cases
+from . import known_mismatches, schema, timing
+from ..cases import limits
+from ..cases.case import Case
+from .compare import compare, timestep_errors
+from .records import FAILING, Record, record_of
+from ..runners.reference_runner import run_reference
+from ..runners.registry import CASE_PRECISION, CPU_ORACLES
+from ..cases.sets import SETS, named, random_cases
 
 DEFAULT_SETS = ("seeds", "edge")
 
@@ -91,14 +92,14 @@ def _cases_from_file(path) -> list[Case]:
 
 def all_backends() -> dict:
     """Every backend name -> factory: CPU oracles, simulated networks, build checks, GPU backends."""
-    from .networks import PATHS
-    from .runners.build_check import PRECISIONS as NETWORK_PRECISIONS
-    from .runners.build_check import BuildCheckRunner
-    from .runners.registry import gpu_backends
+    from ..networks.build import PATHS
+    from ..runners.build_check import PRECISIONS as NETWORK_PRECISIONS
+    from ..runners.build_check import BuildCheckRunner
+    from ..runners.registry import gpu_backends
 
     backends = dict(CPU_ORACLES)
     try:
-        from .runners.simulated_runner import SimulatedRunner
+        from ..runners.simulated_runner import SimulatedRunner
     except ImportError:  # the executor is optional for a run
         SimulatedRunner = None
     for path in PATHS:  # the bare names are float32 networks: simulated exactly, built as -fp32 builds
@@ -305,7 +306,7 @@ def _one(runner, case, references, outputs, xfails, env, stack, opened, repeats=
             return Record(status="error", reason=f"{type(exc).__name__}: {exc}", **base)
     if case.id not in references:
         references[case.id] = run_reference(case)
-        for output_name, value in zip(OUTPUT_NAMES, references[case.id]):
+        for output_name, value in zip(case.output_names, references[case.id]):
             outputs[f"reference/{case.id}/{output_name}"] = value
     expected = references[case.id]
     build_before = getattr(runner, "build_seconds", None)
@@ -328,7 +329,7 @@ def _one(runner, case, references, outputs, xfails, env, stack, opened, repeats=
         per_step = timestep_errors(case, expected, actual)
     except (ValueError, TypeError) as exc:
         return Record(status="error", reason=f"outputs not comparable: {exc}", run_seconds=seconds, **base)
-    for output_name, value in zip(OUTPUT_NAMES, actual):
+    for output_name, value in zip(case.output_names, actual):
         outputs[f"{runner.name}/{case.id}/{output_name}"] = value
     known = known_mismatches.find(xfails, runner.name, case.id, env)
     samples = timing.samples(runner.infer, case, repeats)

@@ -1,0 +1,92 @@
+"""An ONNX-operator case (`OnnxCase`) as a one-node ONNX model: the node with every attribute the case sets.
+
+The model is what an exporter writes for one recurrent layer: graph input `X`, and where the case gives
+them `sequence_lens` (int32), `initial_h`, `initial_c`; `W`, `R`, `B` and `P` as initializers; graph
+outputs `Y`, `Y_h` and (LSTM) `Y_c` straight from the node, in the node's `layout`. onnxruntime,
+`onnx.reference` and TensorRT's ONNX parser all read this same model.
+
+In half precision (`dtype` np.float16/"fp16" or "bf16") the initializers and the node are FLOAT16/BFLOAT16;
+with `io="network"` the graph inputs and outputs are too, with `io="float32"` they are FLOAT with Cast nodes
+at the boundary, as `onnx_export` does for IRNNv2 cases (bf16: opset 22).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import onnx
+from onnx import TensorProto, helper
+
+from ..cases.onnx_case import OnnxCase, OnnxMaterials
+from .onnx_export import (BF16_IR_VERSION, BF16_OPSET, FLOAT_TYPES, IO_FORMS, IR_VERSION, NUMPY_TYPES, OPSET, _float_dtype,
+                          _Graph)
+
+STATES = ("initial_h", "initial_c")
+WEIGHTS = ("W", "R", "B", "P")
+
+
+def node_model(case: OnnxCase, materials: OnnxMaterials | None = None, dtype=np.float32, *,
+               io: str = "network") -> onnx.ModelProto:
+    """The one-node model of `case` on `materials` (default: the case's own) in `dtype`, its I/O per `io`."""
+    m = case.materialise() if materials is None else materials
+    dtype = _float_dtype(dtype)
+    if io not in IO_FORMS:
+        raise ValueError(f"ONNX export: io={io!r}; allowed: {', '.join(IO_FORMS)}")
+    elem = FLOAT_TYPES[dtype]
+    boundary = TensorProto.FLOAT if io == "float32" else elem
+    g = _Graph()
+    inner = (lambda name: name) if boundary == elem else (lambda name: g.cast(name, elem, f"{name}/cast"))  # noqa: E731
+    node_inputs = [inner("X")] + [g.floats(name, getattr(m, name), dtype) for name in ("W", "R")]
+    node_inputs.append("" if m.B is None else g.floats("B", m.B, dtype))
+    node_inputs.append("" if m.sequence_lens is None else "sequence_lens")
+    for name in STATES:
+        if getattr(m, name) is not None:
+            node_inputs.append(inner(name))
+        elif case.op == "LSTM" or name == "initial_h":
+            node_inputs.append("")
+    if case.op == "LSTM":
+        node_inputs.append("" if m.P is None else g.floats("P", m.P, dtype))
+    while node_inputs and node_inputs[-1] == "":
+        node_inputs.pop()
+    names = case.output_names
+    node_outputs = list(names) if boundary == elem else [f"{name}/{dtype}" for name in names]
+    g.nodes.append(helper.make_node(case.op, node_inputs, node_outputs, name=case.op.lower(), **case.attributes))
+    if boundary != elem:
+        for name, inside in zip(names, node_outputs):
+            g.cast(inside, boundary, name)
+
+    inputs = [helper.make_tensor_value_info("X", boundary, m.X.shape)]
+    if m.sequence_lens is not None:
+        inputs.append(helper.make_tensor_value_info("sequence_lens", TensorProto.INT32, m.sequence_lens.shape))
+    inputs += [helper.make_tensor_value_info(name, boundary, getattr(m, name).shape)
+               for name in STATES if getattr(m, name) is not None]
+    outputs = [helper.make_tensor_value_info(name, boundary, shape) for name, shape in zip(names, output_shapes(case))]
+    graph = helper.make_graph(g.nodes, case.id, inputs, outputs, initializer=g.initializers,
+                              doc_string=f"ONNX {case.op} node of conformance case {case.id}")
+    opset, ir_version = (BF16_OPSET, BF16_IR_VERSION) if dtype == "bf16" else (OPSET, IR_VERSION)
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset)], ir_version=ir_version,
+                              producer_name="trt-rnn-conformance")
+    onnx.checker.check_model(model, full_check=True)
+    return model
+
+
+def node_feeds(case: OnnxCase, materials: OnnxMaterials | None = None, dtype=np.float32, *,
+               io: str = "network") -> dict[str, np.ndarray]:
+    """The graph inputs of `node_model(case, materials, dtype, io=io)`: X, and the optional inputs the case gives."""
+    m = case.materialise() if materials is None else materials
+    precision = "fp32" if io == "float32" else _float_dtype(dtype)
+    if precision == "bf16":
+        raise ValueError("ONNX feeds: NumPy has no bfloat16 dtype; feed a bf16 model with io='float32'")
+    dtype = NUMPY_TYPES[precision]
+    feeds = {"X": np.ascontiguousarray(m.X, dtype=dtype)}
+    if m.sequence_lens is not None:
+        feeds["sequence_lens"] = np.ascontiguousarray(m.sequence_lens, dtype=np.int32)
+    feeds.update({name: np.ascontiguousarray(getattr(m, name), dtype=dtype) for name in STATES
+                  if getattr(m, name) is not None})
+    return feeds
+
+
+def output_shapes(case: OnnxCase) -> list[tuple]:
+    """Y, Y_h[, Y_c] shapes in the case's layout."""
+    S, N, D, H = case.seq_length, case.batch_size, case.D, case.hidden_size
+    y, state = ((N, S, D, H), (N, D, H)) if case.layout else ((S, D, N, H), (D, N, H))
+    return [y] + [state] * (len(case.output_names) - 1)
