@@ -197,9 +197,9 @@ def _what_ran(document) -> str:
 def cmd_check(args) -> int:
     """Every selected backend on one case, each whatever the others do; the same verdict as `run`."""
     from .cases import limits
-    from .cases.case import Case
+    from .cases.families import case_from_id
 
-    case = Case.from_id(args.case_id)
+    case = case_from_id(args.case_id)
     limits.check_case(case)
     backends = select_backends(args.backend, args.path, args.precision)
     xfails = known_mismatches.load(args.xfails_file)

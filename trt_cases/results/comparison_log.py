@@ -16,6 +16,7 @@ import numpy as np
 
 from . import records as results
 from ..cases.case import Case
+from ..cases.families import case_from_id
 from .compare import timestep_errors
 
 KINDS = (("simulated-", "simulated"), ("tensorrt-", "tensorrt"), ("torch-cuda", "cudnn"))
@@ -54,7 +55,7 @@ class ComparisonLog(list):
         """`(records, outputs)` for `results.write`, one record per (case, backend); a repeat keeps the last."""
         records, outputs = {}, {}
         for comparison, (case, expected, actual, known) in zip(self, self.details):
-            case = case if case is not None else Case.from_id(comparison.case_id)
+            case = case if case is not None else case_from_id(comparison.case_id)
             record = results.record_of(comparison, case, kind_of(comparison.backend))
             if known:
                 record = dataclasses.replace(record, status="xpass" if comparison else "xfail", reason=known["reason"])

@@ -79,11 +79,16 @@ def _holds(where: dict, case_id: str) -> bool:
     """Whether the case `case_id` meets every condition of `where`."""
     if not where:
         return True
-    from ..cases.case import Case
+    from ..cases.families import case_from_id
 
-    case = Case.from_id(case_id)
+    case = case_from_id(case_id)
     for field, condition in where.items():
-        value = math.prod(case.batch_dims) if field == "batch_volume" else getattr(case, field)
+        if field == "batch_volume":
+            value = math.prod(case.batch_dims) if hasattr(case, "batch_dims") else case.batch_size
+        elif not hasattr(case, field):  # a condition on a field this case's family lacks: not this case
+            return False
+        else:
+            value = getattr(case, field)
         if isinstance(condition, list):
             if value not in condition:
                 return False

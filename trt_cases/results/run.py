@@ -26,6 +26,8 @@ import time
 from . import known_mismatches, schema, timing
 from ..cases import limits
 from ..cases.case import Case
+from ..cases.families import case_from_id, case_from_json
+from ..cases.onnx_case import OnnxCase
 from .compare import compare, timestep_errors
 from .records import FAILING, Record, record_of
 from ..runners.reference_runner import run_reference
@@ -50,7 +52,7 @@ def select_cases(specs) -> list[Case]:
             cases += _cases_from_file(spec)
         else:
             try:
-                cases.append(Case.from_id(spec))
+                cases.append(case_from_id(spec))
             except ValueError:
                 raise ValueError(f"unknown case set {spec!r}; allowed: {', '.join(SETS)}, random:N, a case id "
                                  "(e.g. lstm-bi-skip-L2-H8-S5-E8-B2x3-lens-h0-c0-fp32-s17) or a .json file of cases") from None
@@ -66,7 +68,14 @@ def case_file_schema() -> dict:
     return {"type": "array", "minItems": 1, "items": {"type": ["string", "object"]}}
 
 
-def case_schema() -> dict:
+def case_schema(family: str = "irnnv2") -> dict:
+    """A case object of `family` (the fields of `Case`, or of `OnnxCase` with `"family": "onnx"`; `op` required)."""
+    if family == "onnx":
+        found = schema.dataclass_schema(OnnxCase, required=("op",), items={"activations": {"type": "string"},
+                                                                           "activation_alpha": {"type": "number"},
+                                                                           "activation_beta": {"type": "number"}})
+        found["properties"]["family"] = {"const": "onnx"}
+        return found
     return schema.dataclass_schema(Case, required=("op",), items={"batch_dims": {"type": "integer"}})
 
 
@@ -80,10 +89,10 @@ def _cases_from_file(path) -> list[Case]:
     for i, item in enumerate(data):
         try:
             if isinstance(item, str):
-                cases.append(Case.from_id(item))
+                cases.append(case_from_id(item))
             else:
-                schema.check(item, case_schema(), f"case file {path}, item {i}")
-                cases.append(Case.from_json(item))
+                schema.check(item, case_schema(item.get("family", "irnnv2")), f"case file {path}, item {i}")
+                cases.append(case_from_json(item))
         except (TypeError, ValueError) as exc:
             message = str(exc) if str(exc).startswith(f"case file {path}") else f"case file {path}, item {i}: {exc}"
             raise ValueError(message) from None
