@@ -18,7 +18,7 @@ from typing import Callable
 
 import numpy as np
 
-from reference.onnx_attributes import DEFAULT_ACTIVATIONS
+from reference.onnx_attributes import DEFAULT_ACTIVATIONS, DEFAULTS, PARAMETERS
 
 from .onnx_case import OnnxCase, OnnxMaterials
 
@@ -58,6 +58,25 @@ def _layout0_applies(case, m):
     return True
 
 
+def _zero_defaults(case, m):
+    """Explicit alpha and beta lists in which a function's missing value is 0 where ONNX defaults it otherwise
+    (Affine 1.0, 0.0; ThresholdedRelu 1.0): onnxruntime's documented reading (`reference.onnx_rnn`)."""
+    alphas, betas, given_a, given_b = [], [], list(case.activation_alpha), list(case.activation_beta)
+    for name in case.activations:
+        takes_alpha, takes_beta = PARAMETERS.get(name, (False, False))
+        zero = name in ("Affine", "ThresholdedRelu", "ScaledTanh")
+        if takes_alpha:
+            alphas.append(given_a.pop(0) if given_a else 0.0 if zero else DEFAULTS[name][0])
+        if takes_beta:
+            betas.append(given_b.pop(0) if given_b else 0.0 if zero else DEFAULTS[name][1])
+    return dict(activation_alpha=alphas, activation_beta=betas)
+
+
+def _zero_defaults_applies(case, m):
+    takes = [PARAMETERS.get(n, (False, False)) for n in case.activations]
+    return sum(a for a, _ in takes) > len(case.activation_alpha) or sum(b for _, b in takes) > len(case.activation_beta)
+
+
 def _alphas_ignored_applies(case, m):
     return bool(case.activation_alpha or case.activation_beta) and "ScaledTanh" not in case.activations
 
@@ -76,6 +95,9 @@ READINGS = (
     Reading("activation_alpha/activation_beta", "ignored (each function's default parameters)",
             "the functions' alpha and beta, in order", _alphas_ignored_applies,
             lambda c, m: dict(activation_alpha=None, activation_beta=None)),
+    Reading("activation_alpha/activation_beta", "0 where not given (Affine, ThresholdedRelu)",
+            "a value not given takes the default of the ONNX operator of that name (Affine 1.0, 0.0; ThresholdedRelu 1.0)",
+            _zero_defaults_applies, _zero_defaults),
     Reading("sequence_lens", "ignored (every sequence runs all S steps)",
             "past a sequence's length Y is zero and the state is held",
             lambda c, m: m.sequence_lens is not None, lambda c, m: dict(sequence_lens=None)),
