@@ -40,12 +40,13 @@ def _arguments(case: OnnxCase, m: OnnxMaterials) -> dict:
 
 
 def _layout0(case, m):
-    """The same buffers read sequence-first: X (N, S, I) as (S', N', I), states (N, D, H) as (D, N', H)."""
+    """The same buffers read sequence-first: X (N, S, I) as (S'=N, N'=S, I), states (N, D, H) as (D, N', H)
+    (which fits only when N' = N: `_layout0_applies`)."""
     S, N = case.seq_length, case.batch_size
     X = np.reshape(m.X, (N, S, case.input_size))  # the buffer, in memory order, seen as (S'=N, N'=S, I)
     states = {name: None if getattr(m, name) is None else np.reshape(getattr(m, name), (case.D, S, case.hidden_size))
               for name in ("initial_h", "initial_c")}
-    return dict(X=X, layout=0, sequence_lens=None if m.sequence_lens is None else m.sequence_lens, **states)
+    return dict(X=X, layout=0, **states)
 
 
 def _layout0_applies(case, m):
@@ -61,7 +62,9 @@ def _layout0_applies(case, m):
 def _zero_defaults(case, m):
     """Explicit alpha and beta lists in which a function's missing value is 0 where ONNX defaults it otherwise
     (Affine 1.0, 0.0; ThresholdedRelu 1.0): onnxruntime's documented reading (`reference.onnx_rnn`)."""
-    alphas, betas, given_a, given_b = [], [], list(case.activation_alpha), list(case.activation_beta)
+    attrs = case.attributes  # the node's float32 values
+    alphas, betas = [], []
+    given_a, given_b = list(attrs.get("activation_alpha", [])), list(attrs.get("activation_beta", []))
     for name in case.activations:
         takes_alpha, takes_beta = PARAMETERS.get(name, (False, False))
         zero = name in ("Affine", "ThresholdedRelu", "ScaledTanh")
