@@ -220,11 +220,11 @@ def cmd_check(args) -> int:
 
 def _check_line(record) -> str:
     """One backend's outcome on the checked case, worded as `compare.Comparison.message`."""
-    if record.status in ("skipped", "error"):
+    if record.status in ("skipped", "error") or record.max_abs is None:  # no numbers: outputs not comparable
         return f"{record.backend}: {record.status}: {record.reason}"
     if record.status == "built":
         return f"{record.backend}: built (no numbers compared)"
-    verdict = {"passed": "agrees", "failed": "DISAGREES", "xfail": "xfail: DISAGREES (a listed known mismatch)",
+    verdict = {"passed": "agrees", "failed": "DISAGREES", "xfail": "xfail: DISAGREES (a finding or a listed known mismatch)",
                "xpass": "XPASS: agrees, but is listed as a known mismatch (counts as a failure)"}[record.status]
     lines = [f"{record.backend} {verdict} with the reference on case {record.case}",
              f"  worst: {record.worst_output}{record.worst_index}"
