@@ -145,6 +145,16 @@ def test_a_backend_with_linear_before_reset_flipped_fails_naming_it(direction):
     assert gate([record])[0] == 1
 
 
+@pytest.mark.xfail(strict=True, reason="reference/cells.py reads ThresholdedRelu as x >= alpha; ONNX says x > alpha "
+                   "(onnxruntime and TensorRT-RTX's network agree with ONNX): a clip equal to alpha puts inputs on the tie")
+def test_thresholded_relu_on_its_threshold():
+    case = OnnxCase("LSTM", activations=("Sigmoid", "ThresholdedRelu", "ThresholdedRelu"), activation_alpha=(0.25, 0.25),
+                    clip=0.25, initial_c=True, seq_length=5, batch_size=1, hidden_size=2, input_size=2)
+    runner = OnnxRuntimeRunner()
+    assert runner.unsupported(case) is None
+    assert compare(case, case.reference(), runner.infer(case), "onnxruntime", "float32")
+
+
 def test_readings_offered_only_where_they_change_the_outputs():
     assert readings.offered(OnnxCase("LSTM", clip=100.0)) == []  # no value reaches the clip
     assert readings.offered(OnnxCase("LSTM", activations=("Sigmoid", "Tanh", "Tanh"))) == []  # the defaults

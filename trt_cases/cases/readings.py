@@ -148,11 +148,12 @@ def _differs(outputs, base) -> bool:
     return max(float(np.max(np.abs(o - b), initial=0.0)) for o, b in zip(outputs, base)) > 1e-9 * scale
 
 
-def matching(case: OnnxCase, actual, agrees: Callable[[tuple, tuple], bool], most: int = 3) -> tuple[Reading, ...]:
-    """The fewest offered readings (one, else two, ... up to `most`, of different attributes) under which the
-    reference's outputs `agrees(expected, actual)` with `actual`; () when none does."""
+def matching(case: OnnxCase, actual, agrees: Callable[[tuple, tuple], bool], most: int = 4) -> tuple[Reading, ...]:
+    """The fewest applicable readings (one, else two, ... up to `most`, of different attributes) under which the
+    reference's outputs `agrees(expected, actual)` with `actual`; () when none does. Readings are combined
+    even where one alone changes nothing (a clip that only the changed activations reach)."""
     m = case.materialise()
-    found = offered(case, m)
+    found = [reading for reading in READINGS if reading.applies(case, m)]
     for size in range(1, most + 1):
         for combination in itertools.combinations(found, size):
             if len({r.attribute for r in combination}) < size:

@@ -11,7 +11,7 @@
   ragged} x {no states, initial states}, and the attribute axes crossed with direction: each of the 11
   activations with non-default alpha/beta (and Affine, ThresholdedRelu with theirs left to the defaults),
   `clip` reached by the cell state, peepholes, `input_forget`, `linear_before_reset` 0 and 1, `layout=1`,
-  no bias, all-ones and all-S lengths; small sizes: 157 cases.
+  no bias, all-ones and all-S lengths; small sizes: 160 cases.
 """
 
 from __future__ import annotations
@@ -143,6 +143,7 @@ def onnx() -> list[OnnxCase]:
         specs.append(dict(op="RNN", direction=direction, activations=(name,) * (2 if direction == "bidirectional" else 1)))
     for op in ONNX_OPS:
         specs += [dict(op=op, direction="bidirectional", layout=1, initial_h=True, initial_c=op == "LSTM"),
+                  dict(op=op, direction="reverse", layout=1, initial_h=True, initial_c=op == "LSTM"),
                   dict(op=op, direction="forward", layout=1, sequence_lens="ragged"),
                   dict(op=op, direction="bidirectional", sequence_lens="ones", initial_h=True),
                   dict(op=op, direction="reverse", sequence_lens="full")]

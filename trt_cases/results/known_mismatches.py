@@ -54,8 +54,9 @@ def load(path=DEFAULT_FILE) -> list[dict]:
 
 def _check_where(where, where_from):
     from ..cases.case import Case
+    from ..cases.onnx_case import OnnxCase
 
-    fields = {f.name for f in dataclasses.fields(Case)} | {"batch_volume"}
+    fields = {f.name for f in dataclasses.fields(Case)} | {f.name for f in dataclasses.fields(OnnxCase)} | {"batch_volume"}
     if not isinstance(where, dict):
         raise ValueError(f"{where_from}: 'where' must be an object of case fields")
     for field, condition in where.items():
