@@ -106,10 +106,10 @@ def build_failures() -> list[dict]:
 
 def find_build_failure(backend: str, case_id: str, environment: dict, error: str | None = None) -> dict | None:
     """The known builder failure of `backend` on `case_id` here; given the builder's `error`, only if it says so."""
-    entry = find(build_failures(), backend, case_id, environment)
-    if entry is None or (error is not None and entry.get("error", "") not in error):
-        return None
-    return entry
+    for entry in build_failures():  # several entries may list one case, each for its own error
+        if find([entry], backend, case_id, environment) and (error is None or entry.get("error", "") in error):
+            return entry
+    return None
 
 
 @functools.cache
