@@ -134,10 +134,8 @@ class OnnxRuntimeRunner:
             return missing
         try:
             self._session = (case, onnxruntime_session(case))
-        except Exception as exc:
-            if not _from_library(exc, "onnxruntime"):
-                raise
-            return onnxruntime_refusal(exc)
+        except Exception as exc:  # not onnxruntime's refusal: `infer` raises it again, and the record is an error
+            return onnxruntime_refusal(exc) if _from_library(exc, "onnxruntime") else None
         return None
 
     def infer(self, case: Case):
@@ -163,9 +161,9 @@ class OnnxReferenceRunner:
         if isinstance(case, OnnxCase):  # it refuses only when it runs (an unknown RNN activation): try it once
             try:
                 self._outputs = (case, run_onnx_reference_node(case))
-            except Exception as exc:
+            except Exception as exc:  # not its refusal: `infer` raises it again, and the record is an error
                 if not _from_library(exc, "onnx.reference"):
-                    raise
+                    return None
                 return f"onnx.reference: {type(exc).__name__}: {' '.join(str(exc).split())}"
             return None
         if case.op == "RELU":
