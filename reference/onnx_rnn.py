@@ -69,6 +69,7 @@ def onnx_rnn(op, X, W, R, B=None, sequence_lens=None, initial_h=None, initial_c=
 
     Y = np.empty((S, D, N, H), dtype=dtype)
     Y_h, Y_c = np.empty((D, N, H), dtype=dtype), np.empty((D, N, H), dtype=dtype)
+    projection = np.empty(S * N * G * H, dtype=dtype)
     with np.errstate(all="ignore"):  # NaN and Inf in data propagate as arithmetic does
         for d in range(D):
             f, g, h = (functions[d] + (None, None))[:3]
@@ -78,7 +79,7 @@ def onnx_rnn(op, X, W, R, B=None, sequence_lens=None, initial_h=None, initial_c=
                         input_forget=bool(input_forget), linear_before_reset=bool(linear_before_reset))
             _, Y_h[d], Y_c[d] = run_direction(op, cell, X, W[d][order], R[d][order], B[d][:G * H][order],
                                               B[d][G * H:][order], h0[d], c0[d], lengths,
-                                              reverse=reverse_only or d == 1, out=Y[:, d])
+                                              reverse=reverse_only or d == 1, out=Y[:, d], projection=projection)
     if layout == 1:
         Y, Y_h, Y_c = Y.transpose(2, 0, 1, 3), Y_h.transpose(1, 0, 2), Y_c.transpose(1, 0, 2)
     return (Y, Y_h, Y_c) if op == "LSTM" else (Y, Y_h)

@@ -131,6 +131,7 @@ def _run(op, x, layers, h0, c0, lengths, K):
     onnx_op, cell_kind = CELLS[op]
     hidden, cell = np.empty_like(h0), np.empty_like(c0)
     S, N, H = x.shape[0], x.shape[1], h0.shape[-1]
+    projection = np.empty(S * N * layers[0].R.shape[0], dtype=h0.dtype)
     for layer in range(len(layers) // K):
         output = np.empty((N, S, K * H), dtype=h0.dtype).transpose(1, 0, 2)
         for direction in range(K):
@@ -138,6 +139,6 @@ def _run(op, x, layers, h0, c0, lengths, K):
             p = layers[index]
             _, hidden[:, index], cell[:, index] = run_direction(
                 onnx_op, cell_kind, x, p.W, p.R, p.Wb, p.Rb, h0[:, index], c0[:, index], lengths,
-                reverse=direction == 1, out=output[:, :, direction * H:(direction + 1) * H])
+                reverse=direction == 1, out=output[:, :, direction * H:(direction + 1) * H], projection=projection)
         x = output
     return x.transpose(1, 0, 2), hidden, cell

@@ -35,26 +35,33 @@ def scan(step, xw, h, c, R, Rb, lengths=None, reverse=False, out=None):
     return out, h, c
 
 
-def run_direction(op: str, cell: Cell, x, W, R, Wb, Rb, h0, c0, lengths=None, reverse=False, out=None):
+def run_direction(op: str, cell: Cell, x, W, R, Wb, Rb, h0, c0, lengths=None, reverse=False, out=None,
+                  projection=None):
     """One direction of one layer on `x` `(S, N, I)`: `xw = x·W^T + Wb` for every timestep, then the scan
     of `op`'s step ("RNN", "GRU", "LSTM"), which adds `H·R^T + Rb`. `W` None is TensorRT's SKIP mode (the
-    input itself, once per gate). Gates are stacked in `enums.GATES` order.
+    input itself, once per gate). Gates are stacked in `enums.GATES` order. `projection`, a flat buffer of
+    S*N*G*H values, holds `xw` if given (a caller running several directions reuses one: a fresh 64 MB
+    array costs more in page faults than the additions over it).
 
     Rb stays in the step rather than folded into `xw`: folding saves one add per step (about 1% of the
     benchmark), and this is the arithmetic `trt_cases.executor.trace` repeats to the bit."""
     gate_count = R.shape[0] // R.shape[1]
-    xw = np.tile(x, gate_count) if W is None else project(x, W)
+    xw = np.tile(x, gate_count) if W is None else project(x, W, projection)
     xw += Wb
     work = np.empty((x.shape[1], R.shape[0]), dtype=xw.dtype)
     step = functools.partial(STEPS[op], cell=cell, work=work)
     return scan(step, xw, h0, c0, R, Rb, lengths, reverse, out)
 
 
-def project(x, W):
+def project(x, W, out=None):
     """`x·W^T` for `x` `(S, N, I)` as one matrix product, in the order x is stored in (time-major, or a
-    batch-major array seen through a transposed view, which stays batch-major underneath)."""
+    batch-major array seen through a transposed view, which stays batch-major underneath); into the
+    flat buffer `out` if given."""
     S, N, I = x.shape
+    G = W.shape[0]
     batch_major = x.transpose(1, 0, 2)
     if batch_major.flags.c_contiguous:
-        return (batch_major.reshape(N * S, I) @ W.T).reshape(N, S, -1).transpose(1, 0, 2)
-    return (x.reshape(S * N, I) @ W.T).reshape(S, N, -1)
+        product = np.matmul(batch_major.reshape(N * S, I), W.T, out=None if out is None else out.reshape(N * S, G))
+        return product.reshape(N, S, G).transpose(1, 0, 2)
+    product = np.matmul(x.reshape(S * N, I), W.T, out=None if out is None else out.reshape(S * N, G))
+    return product.reshape(S, N, G)

@@ -22,11 +22,12 @@ def positive_int(value, argument: str) -> int:
 
 
 def real_array(value, argument: str) -> np.ndarray:
-    """`value` as a float64 array; integers and floats are allowed, nothing else."""
+    """`value` as a float64 array (the caller's own array when it is one: the reference never writes into
+    its inputs); integers and floats are allowed, nothing else."""
     arr = np.asarray(value)
     if arr.dtype == bool or not (np.issubdtype(arr.dtype, np.integer) or np.issubdtype(arr.dtype, np.floating)):
         raise TypeError(f"{argument}: expected an array of real numbers, got dtype {arr.dtype}")
-    return arr.astype(np.float64)
+    return arr.astype(np.float64, copy=False)
 
 
 def weight_key(key, layer_count: int, op: RNNOperation, direction: RNNDirection, argument: str):
