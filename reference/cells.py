@@ -1,45 +1,172 @@
-"""One time step of each TensorRT RNN cell, written like the equations in `NvInfer.h`.
+"""One time step of each recurrent cell, written like the equations of the ONNX RNN, GRU and LSTM operators.
 
-Every step takes `xw`, the input contribution `W·x[t] + Wb` of all the operation's gates stacked
-along the last axis (in `enums.GATES` order), the previous states `h` and `c`, and the recurrent
-weights `R` (`(G*H, H)`) and bias `Rb` (`(G*H,)`). It returns the new `(h, c)`; `c` passes through
-unchanged for the cells that have none. The input projection is hoisted out of the time loop by
-the caller, as every real implementation does; the arithmetic is the same.
+TensorRT's `IRNNv2Layer` cells are the special case `Cell()` of these: default activations (f=Sigmoid,
+g=Tanh, h=Tanh; Relu or Tanh for the plain RNN), no clip, no peepholes, no input-forget coupling and
+GRU's `linear_before_reset=1`. `rnn_v2` and `onnx_rnn` both run these steps; only their plumbing differs.
+
+Every step takes `xw`, the input contribution `W·x[t] + b` of all the operation's gates stacked
+along the last axis in `enums.GATES` order (LSTM INPUT, FORGET, CELL, OUTPUT; GRU UPDATE, RESET,
+HIDDEN), the previous states `h` and `c`, the recurrent weights `R` `(G*H, H)` and the recurrent
+bias `Rb` `(G*H,)`, or None where the caller folded it into `xw` (`fold_biases`). It returns new
+`(h, c)` arrays (it never writes into `h` or `c`); `c` passes through for the cells that have none.
+
+An activation may work in place on its argument and returns the result: a step hands it only
+arrays of its own (gate slices of this step's pre-activations, or a copy of the cell state).
 """
 
 from __future__ import annotations
+
+import dataclasses
+from typing import Callable
 
 import numpy as np
 
 
 def sigmoid(v: np.ndarray) -> np.ndarray:
-    """Logistic function; exp overflow for very negative inputs gives exactly 0, not a warning."""
+    """Logistic function 1/(1+e^-v), in place; exp overflow for very negative inputs gives exactly 0."""
     with np.errstate(over="ignore"):
-        return 1.0 / (1.0 + np.exp(-v))
+        np.negative(v, out=v)
+        np.exp(v, out=v)
+    v += 1.0
+    return np.reciprocal(v, out=v)
 
 
-def relu_step(xw, h, c, R, Rb):
-    """kRELU: H[t] = ReLU(W[i]·X[t] + R[i]·H[t-1] + Wb[i] + Rb[i])."""
-    return np.maximum(xw + h @ R.T + Rb, 0.0), c
+def tanh(v: np.ndarray) -> np.ndarray:
+    return np.tanh(v)
 
 
-def tanh_step(xw, h, c, R, Rb):
-    """kTANH: H[t] = tanh(W[i]·X[t] + R[i]·H[t-1] + Wb[i] + Rb[i])."""
-    return np.tanh(xw + h @ R.T + Rb), c
+def relu(v: np.ndarray) -> np.ndarray:
+    return np.maximum(v, 0.0, out=v)
 
 
-def lstm_step(xw, h, c, R, Rb):
-    """kLSTM (no peepholes): i, f, o = sigmoid(.), c~ = tanh(.); C = f*C + i*c~; H = o*tanh(C)."""
-    i, f, g, o = np.split(xw + h @ R.T + Rb, 4, axis=-1)  # INPUT, FORGET, CELL, OUTPUT
-    c = sigmoid(f) * c + sigmoid(i) * np.tanh(g)
-    return sigmoid(o) * np.tanh(c), c
+# The ONNX activation functions (RNN operator text), f(v, alpha, beta). Sigmoid, Tanh and Relu call the
+# module-level functions above at call time, so that a tool may substitute an emulated one.
+ACTIVATIONS: dict[str, Callable] = {
+    "Relu": lambda v, alpha, beta: relu(v),
+    "Tanh": lambda v, alpha, beta: tanh(v),
+    "Sigmoid": lambda v, alpha, beta: sigmoid(v),
+    "Affine": lambda v, alpha, beta: alpha * v + beta,
+    "LeakyRelu": lambda v, alpha, beta: np.where(v >= 0, v, alpha * v),
+    "ThresholdedRelu": lambda v, alpha, beta: np.where(v >= alpha, v, 0.0),
+    "ScaledTanh": lambda v, alpha, beta: alpha * np.tanh(beta * v),
+    "HardSigmoid": lambda v, alpha, beta: np.clip(alpha * v + beta, 0.0, 1.0),
+    "Elu": lambda v, alpha, beta: np.where(v >= 0, v, alpha * np.expm1(np.minimum(v, 0.0))),
+    "Softsign": lambda v, alpha, beta: v / (1.0 + np.abs(v)),
+    "Softplus": lambda v, alpha, beta: np.logaddexp(0.0, v),
+}
 
 
-def gru_step(xw, h, c, R, Rb):
-    """kGRU: z, r = sigmoid(.); h~ = tanh(W[h]·X + r*(R[h]·H + Rb[h]) + Wb[h]); H = (1-z)*h~ + z*H."""
-    xz, xr, xh = np.split(xw, 3, axis=-1)  # UPDATE, RESET, HIDDEN
-    hz, hr, hh = np.split(h @ R.T + Rb, 3, axis=-1)
-    z = sigmoid(xz + hz)
-    r = sigmoid(xr + hr)
-    h_tilde = np.tanh(xh + r * hh)
+@dataclasses.dataclass(frozen=True)
+class Activation:
+    """One ONNX activation function with its alpha and beta (None where the function takes none)."""
+    name: str
+    alpha: float | None = None
+    beta: float | None = None
+
+    def __call__(self, v: np.ndarray) -> np.ndarray:
+        return ACTIVATIONS[self.name](v, self.alpha, self.beta)
+
+
+SIGMOID, TANH, RELU = Activation("Sigmoid"), Activation("Tanh"), Activation("Relu")
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class Cell:
+    """What one direction's cell computes beyond its weights. `Cell()` is TensorRT's cell.
+
+    f, g, h: the ONNX activation functions (RNN uses f alone: ONNX calls it f as well); `clip`: the
+    ONNX cell clip threshold, applied to the input of f and g, and also to the cell state where it
+    enters h when `clip_cell_state` (the ONNX wording's literal reading); `P`: LSTM peepholes
+    `(Pi, Po, Pf)`; `input_forget`: LSTM's coupled forget gate f = 1 - i; `linear_before_reset`: GRU.
+    """
+    f: Activation = SIGMOID
+    g: Activation = TANH
+    h: Activation = TANH
+    clip: float | None = None
+    clip_cell_state: bool = False
+    P: tuple | None = None
+    input_forget: bool = False
+    linear_before_reset: bool = True
+
+    def clipped(self, v: np.ndarray) -> np.ndarray:
+        return v if self.clip is None else np.clip(v, -self.clip, self.clip, out=v)
+
+
+TRT_RELU, TRT_TANH, TRT_CELL = Cell(f=RELU), Cell(f=TANH), Cell()
+
+
+def rnn_step(xw, h, c, R, Rb, cell=TRT_TANH):
+    """RNN: Ht = f(Xt*(Wi^T) + Ht-1*(Ri^T) + Wbi + Rbi)."""
+    a = pre_activations(xw, h, R, Rb)
+    return cell.f(cell.clipped(a)), c
+
+
+def lstm_step(xw, h, c, R, Rb, cell=TRT_CELL):
+    """LSTM: it = f(.. + Pi (.) Ct-1), ft = f(.. + Pf (.) Ct-1), ct = g(..), Ct = ft (.) Ct-1 + it (.) ct,
+    ot = f(.. + Po (.) Ct), Ht = ot (.) h(Ct); with input_forget, ft = 1 - it."""
+    H = h.shape[-1]
+    a = pre_activations(xw, h, R, Rb)
+    a_i, a_f, a_c, a_o = a[:, :H], a[:, H:2 * H], a[:, 2 * H:3 * H], a[:, 3 * H:]  # INPUT, FORGET, CELL, OUTPUT
+    if cell.P is not None:
+        Pi, Po, Pf = cell.P
+        a_i += Pi * c
+        a_f += Pf * c
+    i = cell.f(cell.clipped(a_i))
+    f = 1.0 - i if cell.input_forget else cell.f(cell.clipped(a_f))
+    c_tilde = cell.g(cell.clipped(a_c))
+    c_new = f * c
+    c_new += i * c_tilde
+    if cell.P is not None:
+        a_o += Po * c_new
+    o = cell.f(cell.clipped(a_o))
+    state = np.clip(c_new, -cell.clip, cell.clip) if cell.clip_cell_state and cell.clip is not None else c_new.copy()
+    return o * cell.h(state), c_new
+
+
+def gru_step(xw, h, c, R, Rb, cell=TRT_CELL):
+    """GRU: zt = f(..), rt = f(..); ht = g(Xt*(Wh^T) + (rt (.) Ht-1)*(Rh^T) + Rbh + Wbh) when
+    linear_before_reset=0, ht = g(Xt*(Wh^T) + (rt (.) (Ht-1*(Rh^T) + Rbh)) + Wbh) when 1 (TensorRT's);
+    Ht = (1 - zt) (.) ht + zt (.) Ht-1."""
+    H = h.shape[-1]
+    if cell.linear_before_reset:
+        hr = h @ R.T
+        if Rb is not None:
+            hr += Rb
+        a_zr = hr[:, :2 * H]
+        a_zr += xw[:, :2 * H]
+    else:
+        a_zr = pre_activations(xw[:, :2 * H], h, R[:2 * H], None if Rb is None else Rb[:2 * H])
+    z = cell.f(cell.clipped(a_zr[:, :H]))
+    r = cell.f(cell.clipped(a_zr[:, H:]))
+    if cell.linear_before_reset:
+        a_h = r * hr[:, 2 * H:]
+    else:
+        a_h = (r * h) @ R[2 * H:].T
+        if Rb is not None:
+            a_h += Rb[2 * H:]
+    a_h += xw[:, 2 * H:]
+    h_tilde = cell.g(cell.clipped(a_h))
     return (1.0 - z) * h_tilde + z * h, c
+
+
+def pre_activations(xw, h, R, Rb):
+    """xw + H·R^T (+ Rb): one gate pre-activation block, a fresh array the step may overwrite."""
+    a = h @ R.T
+    a += xw
+    if Rb is not None:
+        a += Rb
+    return a
+
+
+STEPS = {"RNN": rnn_step, "GRU": gru_step, "LSTM": lstm_step}
+
+
+def fold_biases(op: str, cell: Cell, Wb: np.ndarray, Rb: np.ndarray):
+    """`(input bias, recurrent bias or None)`: Rb joins Wb in the hoisted input projection, except GRU's
+    hidden-gate Rb under linear_before_reset=1, which stays inside r (.) (Ht-1*(Rh^T) + Rbh)."""
+    if op == "GRU" and cell.linear_before_reset:
+        H = Rb.shape[0] // 3
+        inside = np.zeros_like(Rb)
+        inside[2 * H:] = Rb[2 * H:]
+        return Wb + (Rb - inside), inside
+    return Wb + Rb, None

@@ -9,16 +9,23 @@ from the float64 result is the error a correct float32 engine is expected to sho
 
 from __future__ import annotations
 
+import functools
 from typing import Mapping, NamedTuple
 
 import numpy as np
 
 from . import validate
-from .cells import gru_step, lstm_step, relu_step, tanh_step
+from .cells import TRT_CELL, TRT_RELU, TRT_TANH, gru_step, lstm_step, rnn_step
 from .enums import GATES, RNNDirection, RNNInputMode, RNNOperation
-from .scan import scan
+from .scan import run_direction
 
-STEPS = {RNNOperation.RELU: relu_step, RNNOperation.TANH: tanh_step,
+# Each TensorRT operation is an ONNX operator with its cell: TensorRT's cells are the ONNX ones with
+# default activations, no clip, no peepholes, and GRU's linear_before_reset=1 (`cells.Cell()`).
+CELLS = {RNNOperation.RELU: ("RNN", TRT_RELU), RNNOperation.TANH: ("RNN", TRT_TANH),
+         RNNOperation.LSTM: ("LSTM", TRT_CELL), RNNOperation.GRU: ("GRU", TRT_CELL)}
+# step(xw_t, h, c, R, Rb) per operation, for tools that run the scan step by step (executor/trace.py)
+STEPS = {RNNOperation.RELU: functools.partial(rnn_step, cell=TRT_RELU),
+         RNNOperation.TANH: functools.partial(rnn_step, cell=TRT_TANH),
          RNNOperation.LSTM: lstm_step, RNNOperation.GRU: gru_step}
 
 
@@ -111,25 +118,25 @@ def rnn_v2(x, op, layer_count, hidden_size, weights, biases, *, max_seq_length=N
         layers = [LayerParameters(*(None if v is None else v.astype(dtype) for v in p)) for p in layers]
         x, h0, c0 = x.astype(dtype), h0.astype(dtype), c0.astype(dtype)
     with np.errstate(all="ignore"):  # NaN and Inf in data propagate as arithmetic does
-        output, hidden, cell = _run(STEPS[op], len(GATES[op]), x.reshape(N, S, E).transpose(1, 0, 2),
-                                    layers, h0, c0, lengths, K)
+        output, hidden, cell = _run(op, x.reshape(N, S, E).transpose(1, 0, 2), layers, h0, c0, lengths, K)
     outputs = (output.transpose(1, 0, 2).reshape(batch + (S, K * H)), hidden.reshape(batch + (L * K, H)))
     if op is RNNOperation.LSTM:
         outputs += (cell.reshape(batch + (L * K, H)),)
     return outputs
 
 
-def _run(step, gate_count, x, layers, h0, c0, lengths, K):
+def _run(op, x, layers, h0, c0, lengths, K):
     """Stack the layers; `x` is sequence-major `(S, N, E)`. Returns output `(S, N, K*H)` and states."""
+    onnx_op, cell_kind = CELLS[op]
     hidden, cell = np.empty_like(h0), np.empty_like(c0)
+    S, N, H = x.shape[0], x.shape[1], h0.shape[-1]
     for layer in range(len(layers) // K):
-        halves = []
+        output = np.empty((S, N, K * H), dtype=h0.dtype)
         for direction in range(K):
             index = K * layer + direction
             p = layers[index]
-            xw = (np.tile(x, gate_count) if p.W is None else x @ p.W.T) + p.Wb
-            out, hidden[:, index], cell[:, index] = scan(step, xw, h0[:, index], c0[:, index], p.R, p.Rb,
-                                                         lengths, reverse=direction == 1)
-            halves.append(out)
-        x = np.concatenate(halves, axis=-1)
+            _, hidden[:, index], cell[:, index] = run_direction(
+                onnx_op, cell_kind, x, p.W, p.R, p.Wb, p.Rb, h0[:, index], c0[:, index], lengths,
+                reverse=direction == 1, out=output[:, :, direction * H:(direction + 1) * H])
+        x = output
     return x, hidden, cell
