@@ -1,7 +1,8 @@
 """The case families, and a case from its id or its JSON whichever family it belongs to.
 
 `Case` describes an `IRNNv2Layer` (ids like `lstm-bi-linear-...`), `OnnxCase` one ONNX RNN/GRU/LSTM node
-(ids `onnx-...`). Every family offers the same protocol to the later stages: `id`, `precision`,
+(ids `onnx-...`), `NodeCase` (`model`) one recurrent node of a user's model file, its weights read from the
+model (ids `<model stem>-<node>-...`, resolved only with the model: `model.resolve`). Every family offers the same protocol to the later stages: `id`, `precision`,
 `to_json()`, `materialise()`, `reference(materials, dtype)`, `perturbed(materials, nudge)`,
 `output_names`, `time_axis`, `max_seq_length` and `recurrent_radius`.
 """
@@ -9,9 +10,10 @@
 from __future__ import annotations
 
 from .case import Case
+from .model import NodeCase
 from .onnx_case import OnnxCase
 
-FAMILIES = {"irnnv2": Case, "onnx": OnnxCase}
+FAMILIES = {"irnnv2": Case, "onnx": OnnxCase, "onnx-model": NodeCase}
 
 
 def case_from_id(case_id: str):
