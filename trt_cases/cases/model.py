@@ -322,7 +322,8 @@ def _build(g, index, node, label, shapes, inputs, seed, precision, where) -> Nod
             if value is not None:
                 stored[slot] = value
             elif slot in WEIGHTS:
-                problems.append(f"{slot} ({names[slot]!r}) is {why}, not stored")
+                shown = slot if names[slot] == slot else f"{slot} ({names[slot]!r})"
+                problems.append(f"{shown} is {why}, not stored")
     H = attrs.get("hidden_size")
     if H is None:
         H = stored["R"].shape[-1] if "R" in stored and np.ndim(stored["R"]) == 3 else None
