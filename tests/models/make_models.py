@@ -9,8 +9,10 @@ Models as users' exporters write them, small enough to commit:
 - `keras_gru.onnx`: a GRU as tf2onnx writes a Keras GRU (`reset_after=False`): batch-major graph input with a
   symbolic batch, a Transpose to `layout=0`, `linear_before_reset=0`, and `sequence_lens` computed by the
   graph from the input's shape.
-- `lstm_peepholes.onnx`: an LSTM with peepholes, `clip`, `input_forget=0`, `layout=1`, and `sequence_lens`,
-  `initial_h`, `initial_c` stored as initializers (the lengths) and a Constant node (the states).
+- `lstm_peepholes.onnx`: an LSTM with peepholes and `clip`, its `sequence_lens` and `initial_h` stored as
+  initializers and `initial_c` as a Constant node's output.
+- `lstm_layout1.onnx`: a reverse LSTM with `layout=1` (batch-major X and states; onnxruntime has no kernel
+  for it) and `initial_h` stored.
 - `computed_weight.onnx`: an LSTM whose W is a Transpose of an initializer (not stored data: skipped).
 The ONNX files only need `onnx` to read; this script needs torch for the first three.
 """
@@ -69,14 +71,28 @@ def lstm_peepholes():
             numpy_helper.from_array(rng.uniform(-0.3, 0.3, (1, 8 * H)).astype(np.float32), "B"),
             numpy_helper.from_array(rng.uniform(-0.5, 0.5, (1, 3 * H)).astype(np.float32), "P"),
             numpy_helper.from_array(np.array([6, 3], np.int32), "lens"),
-            numpy_helper.from_array(rng.uniform(-0.5, 0.5, (N, 1, H)).astype(np.float32), "h0")]
-    c0 = numpy_helper.from_array(rng.uniform(-0.5, 0.5, (N, 1, H)).astype(np.float32), "c0_value")
+            numpy_helper.from_array(rng.uniform(-0.5, 0.5, (1, N, H)).astype(np.float32), "h0")]
+    c0 = numpy_helper.from_array(rng.uniform(-0.5, 0.5, (1, N, H)).astype(np.float32), "c0_value")
     nodes = [helper.make_node("Constant", [], ["c0"], value=c0, name="c0"),
              helper.make_node("LSTM", ["x", "W", "R", "B", "lens", "h0", "c0", "P"], ["y", "y_h", "y_c"], hidden_size=H,
-                              clip=1.5, layout=1, name="lstm_peep")]
-    graph = helper.make_graph(nodes, "lstm_peepholes", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [N, 6, I])],
-                              [helper.make_tensor_value_info(n, TensorProto.FLOAT, s) for n, s in (("y", [N, 6, 1, H]), ("y_h", [N, 1, H]), ("y_c", [N, 1, H]))], init)
+                              clip=1.5, name="lstm_peep")]
+    graph = helper.make_graph(nodes, "lstm_peepholes", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [6, N, I])],
+                              [helper.make_tensor_value_info(n, TensorProto.FLOAT, s) for n, s in (("y", [6, 1, N, H]), ("y_h", [1, N, H]), ("y_c", [1, N, H]))], init)
     save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 14)]), "lstm_peepholes.onnx")
+
+
+def lstm_layout1():
+    rng = np.random.default_rng(4)
+    H, I, N, S = 3, 4, 2, 5
+    init = [numpy_helper.from_array(rng.uniform(-0.6, 0.6, (1, 4 * H, I)).astype(np.float32), "W"),
+            numpy_helper.from_array(rng.uniform(-0.6, 0.6, (1, 4 * H, H)).astype(np.float32), "R"),
+            numpy_helper.from_array(rng.uniform(-0.5, 0.5, (N, 1, H)).astype(np.float32), "h0")]
+    nodes = [helper.make_node("LSTM", ["x", "W", "R", "", "", "h0"], ["y", "y_h"], hidden_size=H, layout=1,
+                              direction="reverse", name="lstm_bm")]
+    graph = helper.make_graph(nodes, "lstm_layout1", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [N, S, I])],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, [N, S, 1, H]),
+                               helper.make_tensor_value_info("y_h", TensorProto.FLOAT, [N, 1, H])], init)
+    save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 14)]), "lstm_layout1.onnx")
 
 
 def computed_weight():
@@ -100,6 +116,7 @@ if __name__ == "__main__":
     torch_models()
     keras_gru()
     lstm_peepholes()
+    lstm_layout1()
     computed_weight()
     for path in sorted(HERE.glob("*.onnx")):
         print(f"{path.name}: {path.stat().st_size} bytes")

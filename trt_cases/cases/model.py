@@ -204,6 +204,7 @@ class _Graph:
         graph_shapes = {name: dims for name, dims in shapes.items() if name in self.inputs}
         for value in typed.graph.input:
             if value.name in graph_shapes:
+                _check_given_shape(path, value, graph_shapes[value.name])
                 dims = value.type.tensor_type.shape
                 dims.Clear()
                 for d in graph_shapes[value.name]:
@@ -250,6 +251,18 @@ class _Graph:
             if attr.name in ("value_float", "value_floats", "value_int", "value_ints"):
                 return np.asarray(value)
         raise ValueError(f"model {self.path}: Constant node {node.name!r} producing {name!r} holds no numeric value")
+
+
+def _check_given_shape(path, value, dims):
+    """`--shape NAME=DIMS` for a graph input: its rank and its fixed dims as the model declares them."""
+    t = value.type.tensor_type
+    if not t.HasField("shape"):
+        return
+    declared = tuple(d.dim_value if d.HasField("dim_value") and d.dim_value > 0 else None for d in t.shape.dim)
+    if len(declared) != len(dims) or any(d is not None and d != g for d, g in zip(declared, dims)):
+        raise ValueError(f"--shape {value.name}={'x'.join(map(str, dims))}: model {path} declares {value.name} with "
+                         f"shape {_dims(declared)}; give its rank and fixed dims, e.g. "
+                         f"{value.name}={'x'.join(str(d or 1) for d in declared)}")
 
 
 def node_cases(path, *, shapes=(), inputs: str = "", seed: int = 0, precision: str | None = None) -> list[NodeCase]:
