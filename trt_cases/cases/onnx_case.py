@@ -158,11 +158,13 @@ class OnnxCase:
         attrs = {"hidden_size": self.hidden_size, "direction": self.direction}
         if self.layout:
             attrs["layout"] = 1
-        for name in ("activations", "activation_alpha", "activation_beta"):
+        if self.activations:
+            attrs["activations"] = list(self.activations)
+        for name in ("activation_alpha", "activation_beta"):  # ONNX float attributes are float32: the node's values
             if getattr(self, name):
-                attrs[name] = list(getattr(self, name))
+                attrs[name] = [float(np.float32(v)) for v in getattr(self, name)]
         if self.clip is not None:
-            attrs["clip"] = self.clip
+            attrs["clip"] = float(np.float32(self.clip))
         if self.input_forget:
             attrs["input_forget"] = 1
         if self.op == "GRU":

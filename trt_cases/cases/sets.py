@@ -7,6 +7,10 @@
   default run must reach (gate pre-activations in the hundreds, past float32 `exp`'s overflow at
   88.7, for every op; ragged bidirectional; several batch dims with lengths; bidirectional stacks
   with initial states), named one by one.
+- `onnx`: ONNX-operator cases (`OnnxCase`, one RNN/GRU/LSTM node): every op x direction x {no lengths,
+  ragged} x {no states, initial states}, and the attribute axes crossed with direction: each of the 11
+  activations with non-default alpha/beta, `clip` reached by the cell state, peepholes, `input_forget`,
+  `linear_before_reset` 0 and 1, `layout=1`, no bias, all-ones and all-S lengths; small sizes.
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ from __future__ import annotations
 import itertools
 
 from .case import Case
+from .onnx_case import OnnxCase
 
 OPS = ("RELU", "TANH", "LSTM", "GRU")
 DIRECTIONS = ("UNIDIRECTION", "BIDIRECTION")
@@ -91,7 +96,58 @@ def edge() -> list[Case]:
     return list(EDGE.values())
 
 
-SETS = {"seeds": seeds, "matrix": matrix, "edge": edge}
+# Each ONNX activation with non-default, float32-exact parameters (what it takes: reference.onnx_attributes).
+ONNX_ACTIVATIONS = {"Relu": (), "Tanh": (), "Sigmoid": (), "Affine": (0.75, 0.125), "LeakyRelu": (0.125,),
+                    "ThresholdedRelu": (0.25,), "ScaledTanh": (1.5, 0.75), "HardSigmoid": (0.25, 0.375), "Elu": (0.5,),
+                    "Softsign": (), "Softplus": ()}
+ONNX_OPS = ("RNN", "GRU", "LSTM")
+ONNX_DIRECTIONS = ("forward", "reverse", "bidirectional")
+
+
+def _functions(names, D):
+    """`activations`, `activation_alpha`, `activation_beta` for these functions per direction (the reverse
+    direction repeats them), parameters consumed in order as ONNX does."""
+    names = tuple(names) * D
+    alpha = tuple(ONNX_ACTIVATIONS[n][0] for n in names if ONNX_ACTIVATIONS[n])
+    beta = tuple(ONNX_ACTIVATIONS[n][1] for n in names if len(ONNX_ACTIVATIONS[n]) > 1)
+    return dict(activations=names, activation_alpha=alpha, activation_beta=beta)
+
+
+def onnx() -> list[OnnxCase]:
+    """ONNX-operator cases over the node's attributes (module docstring); sizes H 3-5, S 4-6, N 2-3, I 3-5."""
+    specs = []
+    for op, direction, lens, states in itertools.product(ONNX_OPS, ONNX_DIRECTIONS, (False, True), (False, True)):
+        specs.append(dict(op=op, direction=direction, sequence_lens="ragged" if lens else "none", initial_h=states,
+                          initial_c=states and op == "LSTM"))
+    for name, direction in itertools.product(ONNX_ACTIVATIONS, ONNX_DIRECTIONS):
+        specs.append(dict(op="RNN", direction=direction, **_functions((name,), 2 if direction == "bidirectional" else 1)))
+    for name in ONNX_ACTIVATIONS:  # as GRU's g and LSTM's g and h (f keeps Sigmoid: gates stay in [0, 1])
+        specs.append(dict(op="GRU", direction="forward", **_functions(("Sigmoid", name), 1)))
+        specs.append(dict(op="LSTM", direction="reverse", **_functions(("Sigmoid", name, name), 1)))
+    for op, direction in itertools.product(ONNX_OPS, ONNX_DIRECTIONS):
+        clip = dict(clip=0.25, initial_h=True, initial_c=True) if op == "LSTM" else dict(clip=0.25)  # LSTM: |C| > clip
+        specs += [dict(op=op, direction=direction, **clip),
+                  dict(op=op, direction=direction, layout=1),
+                  dict(op=op, direction=direction, bias=False)]
+    for direction in ONNX_DIRECTIONS:
+        specs += [dict(op="LSTM", direction=direction, clip=0.25, sequence_lens="ragged", initial_h=True, initial_c=True),
+                  dict(op="LSTM", direction=direction, peepholes=True),
+                  dict(op="LSTM", direction=direction, peepholes=True, sequence_lens="ragged", initial_h=True,
+                       initial_c=True),
+                  dict(op="LSTM", direction=direction, input_forget=1),
+                  dict(op="LSTM", direction=direction, input_forget=1, peepholes=True, initial_h=True, initial_c=True),
+                  dict(op="GRU", direction=direction, linear_before_reset=1),
+                  dict(op="GRU", direction=direction, linear_before_reset=1, sequence_lens="ragged", initial_h=True)]
+    for op in ONNX_OPS:
+        specs += [dict(op=op, direction="bidirectional", layout=1, initial_h=True, initial_c=op == "LSTM"),
+                  dict(op=op, direction="forward", layout=1, sequence_lens="ragged"),
+                  dict(op=op, direction="bidirectional", sequence_lens="ones", initial_h=True),
+                  dict(op=op, direction="reverse", sequence_lens="full")]
+    return [OnnxCase(**spec, hidden_size=3 + i % 3, seq_length=4 + i // 3 % 3, batch_size=2 + i % 2,
+                     input_size=3 + i // 2 % 3, seed=i) for i, spec in enumerate(specs)]
+
+
+SETS = {"seeds": seeds, "matrix": matrix, "edge": edge, "onnx": onnx}
 
 
 def named(name: str) -> list[Case]:

@@ -12,7 +12,8 @@ import os
 from hypothesis import strategies as st
 
 from .case import Case
-from .sets import DIRECTIONS, INPUT_MODES, OPS
+from .onnx_case import OnnxCase
+from .sets import DIRECTIONS, INPUT_MODES, ONNX_ACTIVATIONS, ONNX_DIRECTIONS, OPS, _functions
 
 CAPS = {
     "ci": dict(layers=3, hidden=6, seq=6, data=8, batch_dims=3, batch=3),
@@ -70,3 +71,43 @@ INVALID_CASE_FIELDS = {
     "weight_scale": st.sampled_from([0.0, -1.0, float("inf"), float("nan")]),
     "lengths": st.sampled_from(["some", ""]),
 }
+
+
+@st.composite
+def onnx_cases(draw, ops=("RNN", "GRU", "LSTM"), precision="fp32") -> OnnxCase:
+    """A valid, well-conditioned ONNX-operator case over the `onnx` set's space (`sets.onnx`): op, direction,
+    layout, activations with their parameters, clip, input_forget, linear_before_reset, bias, peepholes,
+    sequence_lens, initial states, sizes within the profile's caps."""
+    cap = caps()
+    op = draw(st.sampled_from(ops), label="op")
+    direction = draw(st.sampled_from(ONNX_DIRECTIONS), label="direction")
+    D = 2 if direction == "bidirectional" else 1
+    functions = {}
+    if draw(st.booleans(), label="custom activations"):
+        count = {"RNN": 1, "GRU": 2, "LSTM": 3}[op]
+        names = draw(st.lists(st.sampled_from(tuple(ONNX_ACTIVATIONS)), min_size=count, max_size=count),
+                     label="activations")
+        if op != "RNN":  # f stays a gate in [0, 1] or near it: the recurrence stays bounded
+            names[0] = draw(st.sampled_from(("Sigmoid", "HardSigmoid")), label="f")
+        functions = _functions(names, D)
+    lens = draw(st.sampled_from(("none", "ragged", "ones", "full")), label="sequence_lens")
+    return OnnxCase(
+        op=op, direction=direction,
+        hidden_size=draw(st.integers(1, cap["hidden"]), label="hidden_size"),
+        seq_length=draw(st.integers(1, cap["seq"]), label="seq_length"),
+        batch_size=draw(st.integers(1, cap["batch"]), label="batch_size"),
+        input_size=draw(st.integers(1, cap["data"]), label="input_size"),
+        layout=draw(st.sampled_from((0, 1)), label="layout"),
+        clip=draw(st.sampled_from((None, 0.25, 0.5, 2.0)), label="clip"),
+        input_forget=int(op == "LSTM" and draw(st.booleans(), label="input_forget")),
+        linear_before_reset=int(op == "GRU" and draw(st.booleans(), label="linear_before_reset")),
+        bias=draw(st.booleans(), label="bias"),
+        peepholes=op == "LSTM" and draw(st.booleans(), label="peepholes"),
+        sequence_lens=lens,
+        initial_h=draw(st.booleans(), label="initial_h"),
+        initial_c=op == "LSTM" and draw(st.booleans(), label="initial_c"),
+        precision=precision,
+        seed=draw(st.integers(0, 2**31 - 1), label="seed"),
+        weight_scale=draw(st.sampled_from(WEIGHT_SCALES), label="weight_scale"),
+        **functions,
+    )

@@ -33,12 +33,14 @@ from ..cases import half
 from . import trt_api
 from ..cases.case import Case, Materials
 from ..cases.case import OUTPUT_NAMES
+from ..cases.onnx_case import OnnxCase
 from .loop_builder import add_rnn_loop, data_type, layer_tensors
 
 PATHS = ("loop", "drop-in", "onnx", "native")
 PRECISIONS = half.PRECISIONS  # network precisions: the type of the float tensors
 IO_FORMS = ("network", "float32")  # inputs and outputs in the network precision, or float32 cast at the boundary
-FLOAT_INPUTS = ("input", "hidden_state", "cell_state")
+FLOAT_INPUTS = ("input", "hidden_state", "cell_state", "X", "initial_h", "initial_c")  # an OnnxCase's by ONNX names
+INT_INPUTS = ("seq_lengths", "sequence_lens")
 
 
 class Network(NamedTuple):
@@ -65,7 +67,11 @@ def build_network(case: Case, path: str, *, precision: str = "fp32", io: str = "
     (`check_types`); raises PathUnavailable with the reason when the installed TensorRT cannot build it.
 
     `strongly_typed`: None is strong typing for fp16/bf16 and the installed TensorRT's default for fp32.
+    An ONNX-operator case (`OnnxCase`) is built on the onnx path only: its one-node model parsed, the
+    network's inputs `X`, `sequence_lens`, `initial_h`, `initial_c` and outputs `Y`, `Y_h`, `Y_c` by ONNX's names.
     """
+    if isinstance(case, OnnxCase):
+        return _build_onnx_node(case, path, precision, io, strongly_typed, weights_as_inputs, materials)
     trt, builder, network, logger, typing = _new_network(path, weights_as_inputs, precision, io, strongly_typed)
     m = case.materialise() if materials is None else materials
     feeds, keep = {}, []
@@ -88,6 +94,21 @@ def build_packed_network(cases, path: str = "loop", *, precision: str = "fp32", 
     for i, case in enumerate(cases):
         _add_case(trt, network, logger, case, path, case.materialise(), f"c{i}.", False, feeds, keep, precision, io)
     net = Network(tuple(cases), path, builder, network, feeds, keep, logger, precision, io, typing)
+    check_types(net)
+    return net
+
+
+def _build_onnx_node(case, path, precision, io, strongly_typed, weights_as_inputs, materials):
+    if path != "onnx":
+        raise ValueError(f"path={path!r}: an ONNX-operator case ({case.id}) is built on the onnx path only; allowed: onnx")
+    from .onnx_node import node_feeds
+
+    trt, builder, network, logger, typing = _new_network(path, weights_as_inputs, precision, io, strongly_typed)
+    m = case.materialise() if materials is None else materials
+    keep = []
+    _parse_onnx(trt, network, logger, case, m, precision, io, keep)
+    net = Network(case, path, builder, network, node_feeds(case, m, np.float32, io="float32"), keep, logger,
+                  precision, io, typing)
     check_types(net)
     return net
 
@@ -192,7 +213,7 @@ def check_types(net: Network) -> None:
     for i in range(network.num_inputs):
         tensor = network.get_input(i)
         base = re.sub(r"^c\d+\.", "", tensor.name)  # a packed network's names start c<i>.
-        intended = trt.DataType.INT32 if base == "seq_lengths" else boundary if base in FLOAT_INPUTS else inner
+        intended = trt.DataType.INT32 if base in INT_INPUTS else boundary if base in FLOAT_INPUTS else inner
         io_tensors[tensor.name] = (tensor, intended, "input")
     for i in range(network.num_outputs):
         io_tensors[network.get_output(i).name] = (network.get_output(i), boundary, "output")
@@ -210,7 +231,7 @@ def check_types(net: Network) -> None:
 
 def _check(net, what, dtype, intended):
     if dtype != intended:
-        case_id = net.case.id if isinstance(net.case, Case) else f"{len(net.case)} packed cases"
+        case_id = net.case.id if isinstance(net.case, (Case, OnnxCase)) else f"{len(net.case)} packed cases"
         raise TypeError(f"{net.path} network of {case_id} in {net.precision} (io={net.io}): {what} is {dtype.name}; "
                         f"intended {intended.name}")
 
@@ -269,12 +290,13 @@ def _layer_tensors(trt, network, case, m, weights_as_inputs, feeds, keep, prefix
 
 
 def _parse_onnx(trt, network, logger, case, m, precision="fp32", io="network", keep=None):
-    """Parse the case's ONNX model (`trt_cases.networks.onnx_export`) in `precision` into `network`; raise with the
-    parser's errors. bf16 initializers go to `keep` as `half.BF16Constant`s (the parser names their
-    constant layers after them)."""
+    """Parse the case's ONNX model (`trt_cases.networks.onnx_export`, or `onnx_node` for an `OnnxCase`) in `precision`
+    into `network`; raise with the parser's errors. bf16 initializers go to `keep` as `half.BF16Constant`s (the
+    parser names their constant layers after them)."""
     from .onnx_export import bf16_initializers, export
+    from .onnx_node import node_model
 
-    model = export(case, m, precision, io=io)
+    model = (node_model if isinstance(case, OnnxCase) else export)(case, m, precision, io=io)
     parser = trt.OnnxParser(network, logger)
     if not parser.parse(model.SerializeToString()):
         errors = "; ".join(str(parser.get_error(i)) for i in range(parser.num_errors))

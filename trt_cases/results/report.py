@@ -56,6 +56,9 @@ def row_key(record):
     spec = record.get("spec") or {}
     if not spec:
         return None
+    if spec.get("family") == "onnx":  # an ONNX-operator case: op, direction, layout, lengths
+        return (spec["op"], spec["direction"], f"layout{spec.get('layout', 0)}",
+                "lens" if spec.get("sequence_lens", "none") != "none" else "full", "onnx")
     return (spec["op"], spec["direction"].replace("DIRECTION", "").lower(), spec["input_mode"].lower(),
             "lens" if spec["seq_lengths"] else "full", f"L{spec['layer_count']}")
 

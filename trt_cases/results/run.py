@@ -345,14 +345,37 @@ def _one(runner, case, references, outputs, xfails, env, stack, opened, repeats=
         result = compare(case, expected, actual, runner.name, runner.precision)
         per_step = timestep_errors(case, expected, actual)
     except (ValueError, TypeError) as exc:
-        return Record(status="error", reason=f"outputs not comparable: {exc}", run_seconds=seconds, **base)
+        known = known_mismatches.find(xfails, runner.name, case.id, env)
+        status, reason = ("xfail", known["reason"]) if known else ("error", f"outputs not comparable: {exc}")
+        status, reason = _reading_verdict(runner, case, actual, known, status, reason)
+        return Record(status=status, reason=reason, run_seconds=seconds, **base)
     for output_name, value in zip(case.output_names, actual):
         outputs[f"{runner.name}/{case.id}/{output_name}"] = value
     known = known_mismatches.find(xfails, runner.name, case.id, env)
     samples = timing.samples(runner.infer, case, repeats)
     record = record_of(result, case, base["kind"])
-    return dataclasses.replace(record, status=("xpass" if result else "xfail") if known else record.status,
-                               reason=known["reason"] if known else "", timestep_errors=per_step,
+    status, reason = ("xpass" if result else "xfail", known["reason"]) if known else (record.status, "")
+    if not result:
+        status, reason = _reading_verdict(runner, case, actual, known, status, reason)
+    return dataclasses.replace(record, status=status, reason=reason, timestep_errors=per_step,
                                build_seconds=build, run_seconds=timing.median(samples, seconds),
                                run_seconds_samples=samples, typing=base["typing"])
+
+
+def _reading_verdict(runner, case, actual, known, status, reason) -> tuple[str, str]:
+    """A failed ONNX-operator case whose outputs agree with another reading of the node (`cases.readings`):
+    for an oracle an expected failure, a finding about it; for a TensorRT backend a failure (or its known
+    mismatch) whose reason names the reading. Otherwise `status` and `reason` as they were."""
+    if not isinstance(case, OnnxCase):
+        return status, reason
+    from ..cases import readings
+
+    found = readings.matching(case, actual, lambda want, got: bool(compare(case, want, got, runner.name, runner.precision)))
+    if not found:
+        return status, reason
+    if known:
+        return "xfail", f"{known['reason']} ({readings.failure(found, runner.name)})"
+    if kind_of(runner) == "oracle":
+        return "xfail", readings.finding(found, runner.name)
+    return "failed", readings.failure(found, runner.name) + (f"; {reason}" if reason else "")
 

@@ -15,7 +15,9 @@ from ..cases.case import Case
 from ..networks.engine import build_plan
 from ..cases.case import OUTPUT_NAMES
 from ..networks.build import build_network
-from .onnx_probe import parser_refusal
+from ..cases.onnx_case import OnnxCase
+from . import ONLY_ONNX
+from .onnx_probe import node_refusal, parser_refusal
 from .reference_runner import run_reference
 
 # Network precision -> the compute precision that picks the tolerance row in compare.TOLERANCE.
@@ -33,19 +35,28 @@ class BuildCheckRunner:
         self.precision = PRECISIONS[self.network_precision]
         self.name = f"build-{path}" + ("" if precision is None else f"-{precision}")
         self.build_seconds = 0.0
+        self._network = (None, None)  # (case, network) of the last ONNX-operator case parsed in `unsupported`
 
     def unsupported(self, case: Case) -> str | None:
         """Why this path cannot be built here (no TensorRT API, or an ONNX parser that refuses the model)."""
+        if isinstance(case, OnnxCase) and self.path != "onnx":
+            return ONLY_ONNX
         reason = trt_api.missing(self.path)
-        if reason is None and self.path == "onnx":
+        if reason is None and isinstance(case, OnnxCase):  # the node itself is the probe: parse it once, keep it
+            reason, net = node_refusal(case, self.network_precision)
+            self._network = (case, net)
+        elif reason is None and self.path == "onnx":
             reason = parser_refusal(case, self.network_precision)
         return reason
 
     def infer(self, case: Case):
         """Build the case's network and plan; raise if it fails or its outputs differ from the reference's."""
-        net = build_network(case, self.path, precision=self.network_precision)
+        net = self._network[1] if self._network[0] == case else None
+        self._network = (None, None)
+        net = net or build_network(case, self.path, precision=self.network_precision)
         got = [(net.network.get_output(i).name, tuple(net.network.get_output(i).shape)) for i in range(net.network.num_outputs)]
-        want = [(name, out.shape) for name, out in zip(OUTPUT_NAMES, run_reference(case))]
+        names = case.output_names if isinstance(case, OnnxCase) else OUTPUT_NAMES
+        want = [(name, out.shape) for name, out in zip(names, run_reference(case))]
         if got != want:
             raise AssertionError(f"{self.path} network of {case.id} has outputs {got}; the reference's are {want}")
         _, seconds = build_plan(net)

@@ -41,3 +41,25 @@ def _probe(op, direction, seq_lengths, precision, io):
         reason = re.sub(r"^\(Unnamed Layer\* \d+\) \[\w+\]: ", "", reason)  # the parser's own layer name
         return f"{trt_api.load().label}'s ONNX parser refuses {precision} {what}: {reason}"
     return None
+
+
+def node_refusal(case, precision: str = "fp32", io: str = "network"):
+    """For an ONNX-operator case (`OnnxCase`): `(reason, None)` when the installed parser refuses its node, the
+    reason quoting the parser; else `(None, network)`, the parsed network (`build_network(case, "onnx", ...)`)."""
+    from ..networks.build import build_network
+
+    try:
+        return None, build_network(case, "onnx", precision=precision, io=io)
+    except RuntimeError as exc:
+        if "ONNX parser failed" not in str(exc):
+            raise
+        return f"{trt_api.load().label}'s ONNX parser refuses the {precision} node: {parser_message(str(exc))}", None
+
+
+def parser_message(text: str) -> str:
+    """The parser's errors from `_parse_onnx`'s message, on one line, without the case id and node-name preamble."""
+    text = text.split(": ", 1)[1] if text.startswith("ONNX parser failed") else text
+    text = re.sub(r"In node -?\d+ with name: ?\S* and operator: ?\w* ", "", text)
+    text = re.sub(r" In op at /_src/\S+\)", ")", text)  # the parser's source location
+    text = text.split("[checkMacros.cpp::catchCudaError")[0]  # a CPU machine's CUDA runtime complaining afterwards
+    return " ".join(text.split())

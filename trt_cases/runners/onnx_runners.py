@@ -13,6 +13,12 @@ What each backend does with the model, found by experiment against the reference
   activations, so RELU is unsupported. It honours initial_h/initial_c, linear_before_reset and
   bidirectional.
 
+For an ONNX-operator case (`OnnxCase`) both run its one-node model (`networks.onnx_node`) as it is, its
+outputs `Y, Y_h[, Y_c]` in the node's layout: onnxruntime in float32, onnx.reference in float64 (no
+splitting: what it ignores, `sequence_lens`, `clip`, `input_forget`, LSTM and GRU `activations`, shows as a
+reading, `cases.readings`). A node the library refuses (onnxruntime: `layout=1`; onnx.reference: an RNN
+activation other than Tanh and Affine) is a skip quoting the library's own message.
+
 onnx and onnxruntime are imported when a runner runs, so this module imports without them and
 `unsupported()` says which package is missing.
 """
@@ -21,10 +27,13 @@ from __future__ import annotations
 
 import dataclasses
 import importlib.util
+import re
+import traceback
 
 import numpy as np
 
 from ..cases.case import Case, Materials
+from ..cases.onnx_case import OnnxCase
 
 
 def run_onnxruntime(case: Case, materials: Materials | None = None):
@@ -75,6 +84,35 @@ def _evaluate(case, m):
     return tuple(np.asarray(out, dtype=np.float64) for out in evaluator.run(None, feeds(case, m, np.float64)))
 
 
+def onnxruntime_session(case: OnnxCase):
+    """An onnxruntime CPU session of the case's float32 one-node model (raises onnxruntime's own errors)."""
+    import onnxruntime
+
+    from ..networks.onnx_node import node_model
+
+    options = onnxruntime.SessionOptions()
+    options.log_severity_level = 4  # fatal only: a refused node is reported by its exception, not on stderr
+    options.intra_op_num_threads = 1
+    return onnxruntime.InferenceSession(node_model(case, dtype=np.float32).SerializeToString(), options,
+                                        providers=["CPUExecutionProvider"])
+
+
+def onnxruntime_refusal(exc: Exception) -> str:
+    """onnxruntime's message, one line: its error-code prefix and source location dropped."""
+    text = re.sub(r"^\[ONNXRuntimeError\] : \d+ : \w+ : ", "", str(exc).strip())
+    text = re.sub(r"/onnxruntime_src/\S+:\d+ \S+\(.*?\) (\[with [^]]*\] )?", "", text)
+    text = text.split(" If you need support")[0]
+    return "onnxruntime: " + " ".join(text.split())
+
+
+def _from_library(exc: Exception, package: str) -> bool:
+    """Whether `exc` was raised by `package` itself (its refusal), not by this suite's code."""
+    if type(exc).__module__.startswith(package):
+        return True
+    frames = traceback.extract_tb(exc.__traceback__)
+    return bool(frames) and f"/{package.replace('.', '/')}/" in frames[-1].filename
+
+
 def _missing(*packages):
     """A reason naming the first package that is not installed, or None."""
     for package in packages:
@@ -87,25 +125,68 @@ class OnnxRuntimeRunner:
     name = "onnxruntime"
     precision = "float32"
 
+    def __init__(self):
+        self._session = (None, None)  # (case, session) of the last ONNX-operator case asked about
+
     def unsupported(self, case: Case) -> str | None:
-        return _missing("onnx", "onnxruntime")
+        missing = _missing("onnx", "onnxruntime")
+        if missing or not isinstance(case, OnnxCase):
+            return missing
+        try:
+            self._session = (case, onnxruntime_session(case))
+        except Exception as exc:
+            if not _from_library(exc, "onnxruntime"):
+                raise
+            return onnxruntime_refusal(exc)
+        return None
 
     def infer(self, case: Case):
-        return run_onnxruntime(case)
+        if not isinstance(case, OnnxCase):
+            return run_onnxruntime(case)
+        from ..networks.onnx_node import node_feeds
+
+        session = self._session[1] if self._session[0] == case else onnxruntime_session(case)
+        return tuple(np.asarray(out, dtype=np.float64) for out in session.run(None, node_feeds(case, dtype=np.float32)))
 
 
 class OnnxReferenceRunner:
     name = "onnx.reference"
     precision = "float64"
 
+    def __init__(self):
+        self._outputs = (None, None)  # (case, outputs) of the last ONNX-operator case tried in `unsupported`
+
     def unsupported(self, case: Case) -> str | None:
         missing = _missing("onnx")
         if missing:
             return missing
+        if isinstance(case, OnnxCase):  # it refuses only when it runs (an unknown RNN activation): try it once
+            try:
+                self._outputs = (case, run_onnx_reference_node(case))
+            except Exception as exc:
+                if not _from_library(exc, "onnx.reference"):
+                    raise
+                return f"onnx.reference: {type(exc).__name__}: {' '.join(str(exc).split())}"
+            return None
         if case.op == "RELU":
             return ("onnx.reference's RNN node implements only the Tanh and Affine activations; "
                     "activations=['Relu'] raises RuntimeError")
         return None
 
     def infer(self, case: Case):
+        if isinstance(case, OnnxCase):
+            outputs = self._outputs[1] if self._outputs[0] == case else run_onnx_reference_node(case)
+            self._outputs = (None, None)
+            return outputs
         return run_onnx_reference(case)
+
+
+def run_onnx_reference_node(case: OnnxCase, materials=None):
+    """The float64 one-node model of an ONNX-operator case run by onnx.reference as it is (nothing split)."""
+    from onnx.reference import ReferenceEvaluator
+
+    from ..networks.onnx_node import node_feeds, node_model
+
+    evaluator = ReferenceEvaluator(node_model(case, materials, np.float64))
+    return tuple(np.asarray(out, dtype=np.float64)
+                 for out in evaluator.run(None, node_feeds(case, materials, np.float64)))

@@ -18,7 +18,9 @@ import numpy as np
 from ..networks import trt_api
 from ..cases.case import Case
 from ..cases.case import OUTPUT_NAMES
-from .onnx_probe import parser_refusal
+from ..cases.onnx_case import OnnxCase
+from .onnx_probe import node_refusal, parser_refusal
+from . import ONLY_ONNX
 
 PATHS = ("loop", "drop-in", "onnx")
 # Network precision -> the compute precision that picks the tolerance row in compare.TOLERANCE.
@@ -49,6 +51,7 @@ class SimulatedRunner:
             raise ValueError("io='float32' needs a precision (the exact runner simulates the float32 network)")
         self.path, self.network_precision, self.io = path, precision, io
         self.rounding = "none" if precision is None else "network"
+        self._network = (None, None)  # (case, network) of the last ONNX-operator case parsed in `unsupported`
         self.precision = "float64" if precision is None else PRECISIONS[precision]
         self.name = f"simulated-{path}" + ("" if precision is None else f"-{precision}") + \
             ("-autocast" if io == "float32" else "")
@@ -68,23 +71,32 @@ class SimulatedRunner:
     def unsupported(self, case: Case) -> str | None:
         """Why this path cannot be simulated here (no TensorRT API, no onnx package, or an ONNX parser that
         refuses this half-precision model), or None."""
+        if isinstance(case, OnnxCase) and self.path != "onnx":
+            return ONLY_ONNX
         reason = trt_api.missing(self.path)
         if reason is None and self.path == "onnx" and importlib.util.find_spec("onnx") is None:
             reason = "onnx is not installed (the onnx path parses the case's ONNX export)"
-        if reason is None and self.path == "onnx" and self.network_precision is not None:
+        if reason is None and isinstance(case, OnnxCase):  # the node itself is the probe: parse it once, keep it
+            reason, net = node_refusal(case, self.network_precision or "fp32", self.io)
+            self._network = (case, net)
+        elif reason is None and self.path == "onnx" and self.network_precision is not None:
             reason = parser_refusal(case, self.network_precision, self.io)
         return reason
 
     def infer(self, case: Case, materials=None):
-        """The simulated outputs of `case`'s network, as float64 arrays in IRNNv2Layer layout."""
+        """The simulated outputs of `case`'s network, as float64 arrays in IRNNv2Layer layout (an `OnnxCase`'s:
+        `Y, Y_h[, Y_c]` as the parsed network computes them)."""
         from ..executor import execute
         from ..networks.build import build_network
 
         reason = self.unsupported(case)
         if reason is not None:
             raise RuntimeError(f"{self.name} cannot run {case.id}: {reason}")
-        net = build_network(case, self.path, precision=self.network_precision or "fp32", io=self.io,
-                            materials=materials)
+        net = self._network[1] if materials is None and self._network[0] == case else None
+        self._network = (None, None)
+        if net is None:
+            net = build_network(case, self.path, precision=self.network_precision or "fp32", io=self.io,
+                                materials=materials)
         values = execute(net.network, net.feeds, rounding=self.rounding)
-        names = OUTPUT_NAMES[:3 if case.op == "LSTM" else 2]
+        names = case.output_names if isinstance(case, OnnxCase) else OUTPUT_NAMES[:3 if case.op == "LSTM" else 2]
         return tuple(np.asarray(values[name], dtype=np.float64) for name in names)

@@ -15,6 +15,8 @@ import numpy as np
 from reference import RNNGateType, RNNInputMode, RNNOperation
 
 from ..cases.case import Case
+from ..cases.onnx_case import OnnxCase
+from . import ONLY_ONNX
 
 try:
     import torch
@@ -70,6 +72,8 @@ class TorchRunner:
 
     def unsupported(self, case: Case) -> str | None:
         """A one-line reason this runner cannot run `case` here, or None."""
+        if isinstance(case, OnnxCase):
+            return ONLY_ONNX
         if torch is None:
             return "torch is not installed (pip install torch)"
         if self.device.startswith("cuda") and not torch.cuda.is_available():

@@ -33,7 +33,9 @@ from ..cases.case import Case
 from ..cases.case import OUTPUT_NAMES
 from ..networks.engine import build_plan
 from ..networks.engine_cache import EngineCache, LoadedEngines, TimingCacheFile, shape_signature
-from .onnx_probe import parser_refusal
+from ..cases.onnx_case import OnnxCase
+from . import ONLY_ONNX
+from .onnx_probe import node_refusal, parser_refusal
 
 PRECISIONS = {"fp32": "float32", "tf32": "tf32", "fp16": "float16", "bf16": "bfloat16"}  # -> tolerance row
 FLAGS = {"fp32": (), "tf32": ("TF32",), "fp16": ("FP16",), "bf16": ("BF16",)}  # weak typing's builder flags
@@ -127,12 +129,15 @@ class TensorRTRunner(contextlib.AbstractContextManager):
         self._compute_capability = compute_capability  # None: ask the CUDA device (tests on CPU pass one)
 
     def unsupported(self, case: Case) -> str | None:
+        if isinstance(case, OnnxCase) and self.path != "onnx":
+            return ONLY_ONNX
         reason = trt_api.missing(self.path) or self._typing_reason
         if reason:
             return reason
         rt = trt_api.load()
-        if self.path == "onnx":  # a parser that refuses this kind of half model: its own words
-            reason = parser_refusal(case, self.network_precision, self.io)
+        if self.path == "onnx":  # a parser that refuses this node, or this kind of half model: its own words
+            reason = (node_refusal(case, self.network_precision, self.io)[0] if isinstance(case, OnnxCase)
+                      else parser_refusal(case, self.network_precision, self.io))
             if reason:
                 return reason
         if self.optimization_level is not None and not hasattr(rt.module.IBuilderConfig, "builder_optimization_level"):
@@ -218,7 +223,7 @@ class TensorRTRunner(contextlib.AbstractContextManager):
         tensors = io_tensors(engine)
         want = {"fp16": np.float16, "bf16": BF16_BITS}.get(self.engine_precision) if self.io == "network" else None
         want = np.dtype(want or np.float32)
-        got = next((dtype for name, is_input, _, dtype in tensors if name == "input"), want)
+        got = next((dtype for name, is_input, _, dtype in tensors if name in ("input", "X")), want)  # X: an OnnxCase
         if got != want:
             raise TypeError(f"{self.name}: the engine's input is {got.name}; this {self.typing}ly typed "
                             f"{self.engine_precision} engine with {self.io} I/O should take {want.name}")
@@ -240,7 +245,7 @@ class TensorRTRunner(contextlib.AbstractContextManager):
         feeds = self._feeds(case) if materials is None else self.network(case, materials).feeds
         loaded = self.loaded.get(self.engine_fields(case), lambda: self.plan(case))
         try:
-            return execute(loaded.engine, feeds, self._stream, loaded.tensors, loaded.context)
+            return execute(loaded.engine, feeds, self._stream, loaded.tensors, loaded.context, names=case.output_names)
         finally:
             self._stream.release()
 
@@ -255,15 +260,16 @@ def _host_array(value, dtype) -> np.ndarray:
     return np.ascontiguousarray(value, dtype=dtype)
 
 
-def execute(engine, feeds: dict, stream: cuda_memory.Stream, tensors=None, context=None):
-    """Run `engine` once on `feeds`; returns its outputs (`output`, `hidden`, `cell`) as float64.
+def execute(engine, feeds: dict, stream: cuda_memory.Stream, tensors=None, context=None, names=OUTPUT_NAMES):
+    """Run `engine` once on `feeds`; returns its outputs `names` (`output`, `hidden`, `cell`; an ONNX-operator
+    case's `Y`, `Y_h`, `Y_c`) that it has, as float64.
 
     Feeds are converted to each input's engine type (float16, bfloat16 as bit patterns, float32,
     int32). `tensors` is `io_tensors(engine)` and `context` a new execution context unless given
     (the runner passes its kept ones; tests pass them for a stand-in engine).
     """
     outputs = execute_all(engine, feeds, stream, tensors, context)
-    return tuple(outputs[name] for name in OUTPUT_NAMES if name in outputs)
+    return tuple(outputs[name] for name in names if name in outputs)
 
 
 def execute_all(engine, feeds: dict, stream: cuda_memory.Stream, tensors=None, context=None) -> dict:
