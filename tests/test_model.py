@@ -5,6 +5,7 @@ model's stored tensors read with `onnx.numpy_helper`; bad models are one-line er
 """
 
 import dataclasses
+import json
 import pathlib
 import subprocess
 import sys
@@ -145,7 +146,9 @@ def test_case_json_round_trip_and_changed_model(tmp_path):
     path = tmp_path / "m.onnx"
     path.write_bytes((MODELS / "torch_gru.onnx").read_bytes())
     (case,) = node_cases(str(path), seed=3)
-    assert case_from_json(case.to_json()) == case and case.to_json()["family"] == "onnx-model"
+    assert case_from_json(case.to_json()) == case and case.to_json()["family"] == "onnx"
+    (tmp_path / "cases.json").write_text(json.dumps([case.to_json()]))  # a case file of model node cases
+    assert select_cases([str(tmp_path / "cases.json")]) == [case]
     model = onnx.load(path)
     model.graph.initializer[0].raw_data = np.zeros(36, np.float32).tobytes()
     onnx.save(model, path)
@@ -156,12 +159,11 @@ def test_case_json_round_trip_and_changed_model(tmp_path):
 
 def test_check_and_export_resolve_node_ids(capsys, tmp_path):
     """A node id of any precision and seed is found with --set MODEL.onnx, and only with it."""
-    import json
 
     gru = model_path("torch_gru")
     assert main(["export", "torch_gru-GRU-S6-N2-fp16-s4", "--set", gru, "--out", str(tmp_path / "b")]) == 0
     spec = json.loads((tmp_path / "b" / "case.json").read_text())
-    assert (spec["family"], spec["precision"], spec["seed"], spec["model"]) == ("onnx-model", "fp16", 4, gru)
+    assert (spec["family"], spec["precision"], spec["seed"], spec["model"]) == ("onnx", "fp16", 4, gru)
     capsys.readouterr()
     assert main(["check", "torch_gru-GRU-S6-N2-fp32-s0", "--backend", "onnxruntime"]) == 2
     assert "needs its model: --set MODEL.onnx" in capsys.readouterr().err
@@ -246,7 +248,7 @@ def test_a_node_too_large_for_memory_is_refused():
 
 def test_node_case_is_an_onnx_case_with_its_own_family():
     (case,) = node_cases(model_path("torch_rnn"))
-    assert isinstance(case, NodeCase) and case.family == "onnx-model" and case.activations == ("Relu",)
+    assert isinstance(case, NodeCase) and case.family == "onnx" and case.activations == ("Relu",)
     assert case.where == "model tests/models/torch_rnn.onnx: node /RNN (RNN)"
 
 

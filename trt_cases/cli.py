@@ -259,7 +259,7 @@ def cmd_check(args) -> int:
 
 def _check_line(record) -> str:
     """One backend's outcome on the checked case, worded as `compare.Comparison.message`."""
-    if record.status in ("skipped", "error"):
+    if record.status in ("skipped", "error") or record.max_abs is None:  # no numbers (e.g. outputs of the wrong shape)
         return f"{record.backend}: {record.status}: {record.reason}"
     if record.status == "built":
         return f"{record.backend}: built (no numbers compared)"

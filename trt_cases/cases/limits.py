@@ -21,7 +21,7 @@ GIB = 1 << 30
 
 def estimated_bytes(case) -> int:
     """About how many bytes one case needs at float64: data, weights, states and outputs."""
-    if getattr(case, "family", "") in ("onnx", "onnx-model"):  # one node: X, W, R, B, P, two states, Y and states, twice
+    if getattr(case, "family", "") == "onnx":  # one node: X, W, R, B, P, two states, Y and states, twice
         from .onnx_case import GATE_COUNT
 
         N, S, I, H, D, G = case.batch_size, case.seq_length, case.input_size, case.hidden_size, case.D, GATE_COUNT[case.op]

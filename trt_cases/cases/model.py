@@ -58,7 +58,8 @@ class NodeCase(OnnxCase):
     digest: str = ""  # SHA-1 of the node's attributes and stored data: a changed model is noticed
     problem: str = ""  # why no backend can run it (a weight the graph computes), or ""
 
-    family = "onnx-model"
+    # family "onnx", as OnnxCase: every later stage (runners, reports) treats it as the ONNX node it is; its JSON
+    # has a "model" key, by which `families.case_from_json` re-reads it from the model
 
     def __post_init__(self):
         super().__post_init__()

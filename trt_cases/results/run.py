@@ -27,7 +27,7 @@ from . import known_mismatches, schema, timing
 from ..cases import limits
 from ..cases.case import Case
 from ..cases.families import case_from_id, case_from_json
-from ..cases.model import node_cases
+from ..cases.model import NodeCase, node_cases
 from ..cases.onnx_case import OnnxCase
 from .compare import compare, timestep_errors
 from .inputs import arrays_of, stored_keys
@@ -74,12 +74,13 @@ def case_file_schema() -> dict:
     return {"type": "array", "minItems": 1, "items": {"type": ["string", "object"]}}
 
 
-def case_schema(family: str = "irnnv2") -> dict:
-    """A case object of `family` (the fields of `Case`, or of `OnnxCase` with `"family": "onnx"`; `op` required)."""
+def case_schema(family: str = "irnnv2", model: bool = False) -> dict:
+    """A case object of `family` (the fields of `Case`, or of `OnnxCase` with `"family": "onnx"`, of a model's
+    `NodeCase` with `model`; `op` required)."""
     if family == "onnx":
-        found = schema.dataclass_schema(OnnxCase, required=("op",), items={"activations": {"type": "string"},
-                                                                           "activation_alpha": {"type": "number"},
-                                                                           "activation_beta": {"type": "number"}})
+        found = schema.dataclass_schema(NodeCase if model else OnnxCase, required=("op",),
+                                        items={"activations": {"type": "string"}, "activation_alpha": {"type": "number"},
+                                               "activation_beta": {"type": "number"}, "stored": {"type": "string"}})
         found["properties"]["family"] = {"const": "onnx"}
         return found
     return schema.dataclass_schema(Case, required=("op",), items={"batch_dims": {"type": "integer"}})
@@ -97,7 +98,7 @@ def _cases_from_file(path) -> list[Case]:
             if isinstance(item, str):
                 cases.append(case_from_id(item))
             else:
-                schema.check(item, case_schema(item.get("family", "irnnv2")), f"case file {path}, item {i}")
+                schema.check(item, case_schema(item.get("family", "irnnv2"), "model" in item), f"case file {path}, item {i}")
                 cases.append(case_from_json(item))
         except (TypeError, ValueError) as exc:
             message = str(exc) if str(exc).startswith(f"case file {path}") else f"case file {path}, item {i}: {exc}"
