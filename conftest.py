@@ -99,11 +99,11 @@ def _model_cases(config) -> list:
     paths = config.getoption("--onnx-model", default=[]) or []
     if not paths:
         return []
-    from trt_cases.cases.model import node_cases
+    from trt_cases.cases.model import models_node_cases
 
     try:
-        return [case for path in paths for case in node_cases(path, shapes=config.getoption("--onnx-shape"),
-                                                             inputs=config.getoption("--onnx-inputs"))]
+        found = models_node_cases(paths, shapes=config.getoption("--onnx-shape"), inputs=config.getoption("--onnx-inputs"))
+        return [case for cases in found.values() for case in cases]
     except ValueError as exc:
         raise pytest.UsageError(f"--onnx-model: {exc}") from None
 

@@ -258,3 +258,36 @@ def test_fixtures_are_what_make_models_writes():
     assert script.exists()
     assert subprocess.run([sys.executable, "-c", "import onnx, sys; [onnx.checker.check_model(onnx.load(p)) "
                            "for p in sys.argv[1:]]", *map(str, MODELS.glob("*.onnx"))], cwd=ROOT).returncode == 0
+
+
+def test_run_a_model_end_to_end(tmp_path, capsys):
+    """`run --set MODEL.onnx`: each node a record naming it; a node whose W the graph computes is skipped, with why."""
+    out = tmp_path / "run"
+    status = main(["run", "--set", model_path("torch_gru"), "--set", model_path("computed_weight"), "--backend",
+                   "onnxruntime", "--out", str(out), "--no-progress"])
+    assert status == 0, capsys.readouterr().err
+    records = {r["case"]: r for r in json.loads((out / "results.json").read_text())["records"]}
+    assert records["torch_gru-GRU-S6-N2-fp32-s0"]["status"] == "passed"
+    skipped = records["computed_weight-lstm_1-S4-N1-fp32-s0"]
+    assert skipped["status"] == "skipped" and "W is computed by the graph (node 'Transpose_3'" in skipped["reason"]
+    html = (out / "report.html").read_text()
+    assert "torch_gru-GRU-S6-N2-fp32-s0" in html and "computed_weight-lstm_1-S4-N1-fp32-s0" in html
+    with np.load(out / "outputs.npz") as data:
+        assert "inputs/torch_gru-GRU-S6-N2-fp32-s0/W" in data.files
+
+
+def test_bad_inputs_files(tmp_path):
+    np.savez(tmp_path / "other.npz", y=np.zeros(3))
+    with pytest.raises(ValueError, match="holds no 'x' \\(the node's X, a graph input\\); it holds y"):
+        node_cases(model_path("torch_gru"), inputs=str(tmp_path / "other.npz"))
+    with pytest.raises(ValueError, match="holds neither the node's X '/Transpose_output_0' nor every graph input"):
+        node_cases(model_path("torch_lstm"), inputs=str(tmp_path / "other.npz"))
+    with pytest.raises(ValueError, match="no such file"):
+        node_cases(model_path("torch_gru"), inputs=str(tmp_path / "none.npz"))
+    np.savez(tmp_path / "x.npz", x=np.zeros((3, 2, 5), np.float32))
+    with pytest.raises(ValueError, match="X \\('x'\\) has input_size 5"):
+        node_cases(model_path("torch_gru"), inputs=str(tmp_path / "x.npz"))
+    np.savez(tmp_path / "given.npz", x=np.ones((3, 4, 4), np.float32), h0=np.full((1, 4, 3), 0.25, np.float32))
+    (case,) = node_cases(model_path("torch_gru"), inputs=str(tmp_path / "given.npz"))
+    m = case.materialise()
+    assert (case.seq_length, case.batch_size) == (3, 4) and np.all(m.X == 1) and np.all(m.initial_h == 0.25)

@@ -266,9 +266,33 @@ def _check_given_shape(path, value, dims):
                          f"{value.name}={'x'.join(str(d or 1) for d in declared)}")
 
 
+def _shapes(shapes) -> dict:
+    """`--shape` values (`NAME=DIMS` strings or (name, dims) pairs, or a dict) as {name: dims}."""
+    if isinstance(shapes, dict):
+        return dict(shapes)
+    return dict(parse_shape(s) if isinstance(s, str) else s for s in shapes)
+
+
+def models_node_cases(paths, *, shapes=(), inputs: str = "", seed: int = 0) -> dict[str, list[NodeCase]]:
+    """`node_cases` of several models: each `--shape` goes to the models that have that name (one must)."""
+    shapes = _shapes(shapes)
+    known = {}
+    for path in dict.fromkeys(paths):
+        model = read_model(path)
+        rnn = [n.input[0] for n in model.graph.node if n.op_type in OPS and n.input]
+        known[path] = {i.name for i in model.graph.input} | set(rnn)
+    for name in shapes:
+        if not any(name in names for names in known.values()):
+            allowed = sorted(set().union(*known.values()))
+            raise ValueError(f"--shape {name}: no model ({', '.join(known)}) has a graph input or recurrent-node X of "
+                             f"that name; allowed: {', '.join(allowed)}")
+    return {path: node_cases(path, shapes={n: d for n, d in shapes.items() if n in names}, inputs=inputs, seed=seed)
+            for path, names in known.items()}
+
+
 def node_cases(path, *, shapes=(), inputs: str = "", seed: int = 0, precision: str | None = None) -> list[NodeCase]:
     """A case per RNN, GRU and LSTM node of the model at `path` (in graph order)."""
-    shapes = dict(parse_shape(s) if isinstance(s, str) else s for s in shapes)
+    shapes = _shapes(shapes)
     if precision is not None and precision not in PRECISIONS:
         raise ValueError(f"precision={precision!r}; allowed: {', '.join(PRECISIONS)}")
     model = read_model(path)

@@ -27,7 +27,7 @@ from . import known_mismatches, schema, timing
 from ..cases import limits
 from ..cases.case import Case
 from ..cases.families import case_from_id, case_from_json
-from ..cases.model import NodeCase, node_cases
+from ..cases.model import NodeCase, models_node_cases
 from ..cases.onnx_case import OnnxCase
 from .compare import compare, timestep_errors
 from .inputs import arrays_of, stored_keys
@@ -43,6 +43,8 @@ def select_cases(specs, *, shapes=(), inputs: str = "", seed: int = 0) -> list[C
     """Cases from set names, `random:N`, case ids, JSON files of cases, or ONNX models (a case per RNN, GRU and
     LSTM node, `cases.model`: `shapes`, `inputs` and `seed` set their data); a clear error otherwise."""
     cases = []
+    models = models_node_cases([s for s in specs if s.lower().endswith(".onnx")], shapes=shapes, inputs=inputs,
+                               seed=seed)
     for spec in specs:
         if spec in SETS:
             cases += named(spec)
@@ -54,7 +56,7 @@ def select_cases(specs, *, shapes=(), inputs: str = "", seed: int = 0) -> list[C
         elif spec.endswith(".json"):
             cases += _cases_from_file(spec)
         elif spec.lower().endswith(".onnx"):
-            cases += node_cases(spec, shapes=shapes, inputs=inputs, seed=seed)
+            cases += models[spec]
         else:
             try:
                 cases.append(case_from_id(spec))
