@@ -85,7 +85,9 @@ def pytest_generate_tests(metafunc):
     """`--onnx-model PATH`: the model's node cases (`trt_cases.cases.model`, read by conftest.py) on every backend."""
     if "model_case" in metafunc.fixturenames:
         found = getattr(metafunc.config, "onnx_model_cases", [])
-        metafunc.parametrize("model_case", found, ids=[case.id for case in found])
+        none = pytest.param(None, marks=pytest.mark.skip(reason="no --onnx-model given (a model whose nodes to test)"),
+                            id="no-onnx-model")
+        metafunc.parametrize("model_case", found or [none], ids=[case.id for case in found] or None)
 
 
 @pytest.mark.parametrize("name", BACKENDS)
