@@ -130,7 +130,7 @@ def onnx() -> list[OnnxCase]:
                   dict(op=op, direction=direction, layout=1),
                   dict(op=op, direction=direction, bias=False)]
     for direction in ONNX_DIRECTIONS:
-        specs += [dict(op="LSTM", direction=direction, clip=0.25, sequence_lens="ragged", initial_h=True, initial_c=True),
+        specs += [dict(op="LSTM", direction=direction, clip=0.125, sequence_lens="ragged", initial_h=True, initial_c=True),
                   dict(op="LSTM", direction=direction, peepholes=True),
                   dict(op="LSTM", direction=direction, peepholes=True, sequence_lens="ragged", initial_h=True,
                        initial_c=True),

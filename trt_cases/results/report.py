@@ -191,7 +191,16 @@ def markdown_report(document) -> str:
     lines += ["", f"Failures: {len(failing)}"]
     for r in failing:
         figures = f" max abs {r['max_abs']:.3e} (allowed {r['allowed']:.3e})" if r.get("max_abs") is not None else f" {r.get('reason', '')}"
-        lines.append(f"- `{r['backend']}` `{r['case']}`: {r['status']}{figures}")
+        named = f": {r['reason']}" if r.get("max_abs") is not None and r.get("reason") else ""  # e.g. a reading
+        lines.append(f"- `{r['backend']}` `{r['case']}`: {r['status']}{figures}{named}")
+    expected = {}
+    for r in document["records"]:
+        if r["status"] == "xfail":
+            expected.setdefault((r["backend"], r.get("reason") or "no reason given"), []).append(r["case"])
+    if expected:  # findings about a backend (`finding: ...`) and known mismatches, grouped by reason
+        lines += ["", f"Expected failures (findings and known mismatches): {sum(map(len, expected.values()))}"]
+        lines += [f"- `{backend}` ({len(ids)} case{'s' if len(ids) > 1 else ''}, e.g. `{ids[0]}`): {reason}"
+                  for (backend, reason), ids in expected.items()]
     unchecked = [r for r in document["records"] if look(r) == "not-comparable"]
     if unchecked:
         lines += ["", f"Not comparable (passed on shapes and finiteness only): {len(unchecked)}"]

@@ -245,7 +245,10 @@ class TensorRTRunner(contextlib.AbstractContextManager):
         feeds = self._feeds(case) if materials is None else self.network(case, materials).feeds
         loaded = self.loaded.get(self.engine_fields(case), lambda: self.plan(case))
         try:
-            return execute(loaded.engine, feeds, self._stream, loaded.tensors, loaded.context, names=case.output_names)
+            if isinstance(case, OnnxCase):  # Y, Y_h[, Y_c] by ONNX's names
+                outputs = execute_all(loaded.engine, feeds, self._stream, loaded.tensors, loaded.context)
+                return tuple(outputs[name] for name in case.output_names)
+            return execute(loaded.engine, feeds, self._stream, loaded.tensors, loaded.context)
         finally:
             self._stream.release()
 
@@ -260,16 +263,15 @@ def _host_array(value, dtype) -> np.ndarray:
     return np.ascontiguousarray(value, dtype=dtype)
 
 
-def execute(engine, feeds: dict, stream: cuda_memory.Stream, tensors=None, context=None, names=OUTPUT_NAMES):
-    """Run `engine` once on `feeds`; returns its outputs `names` (`output`, `hidden`, `cell`; an ONNX-operator
-    case's `Y`, `Y_h`, `Y_c`) that it has, as float64.
+def execute(engine, feeds: dict, stream: cuda_memory.Stream, tensors=None, context=None):
+    """Run `engine` once on `feeds`; returns its outputs (`output`, `hidden`, `cell`) as float64.
 
     Feeds are converted to each input's engine type (float16, bfloat16 as bit patterns, float32,
     int32). `tensors` is `io_tensors(engine)` and `context` a new execution context unless given
     (the runner passes its kept ones; tests pass them for a stand-in engine).
     """
     outputs = execute_all(engine, feeds, stream, tensors, context)
-    return tuple(outputs[name] for name in names if name in outputs)
+    return tuple(outputs[name] for name in OUTPUT_NAMES if name in outputs)
 
 
 def execute_all(engine, feeds: dict, stream: cuda_memory.Stream, tensors=None, context=None) -> dict:
