@@ -123,21 +123,41 @@ def test_own_json_writer_is_polygraphys_format():
     np.testing.assert_array_equal(from_json(bundle.polygraphy_json(feeds))[0]["sequence_lens"], [2, 1])
 
 
-def _polygraphy(out):
-    commands = (out / "commands.sh").read_text().splitlines()
-    line = next(c for c in commands if c.startswith("polygraphy run"))
-    args = line.split()[2:-2]  # the bundle's own command line, `--trt` swapped for onnxruntime (no GPU here)
-    args[args.index("--trt")] = "--onnxrt"
-    code = ("import sys; from polygraphy.tools._main import main; sys.argv = ['polygraphy', 'run'] + sys.argv[1:]; "
-            "sys.exit(main())")
-    return subprocess.run([sys.executable, "-c", code, *args], cwd=out, capture_output=True, text=True, timeout=300)
+def _polygraphy(*bundles):
+    """The bundles' own `polygraphy run` lines, `--trt` swapped for onnxruntime (no GPU here), in one process:
+    per bundle, polygraphy's exit status and its log."""
+    runs = []
+    for out in bundles:
+        line = next(c for c in (out / "commands.sh").read_text().splitlines() if c.startswith("polygraphy run"))
+        args = line.split()[2:-2]
+        args[args.index("--trt")] = "--onnxrt"
+        runs.append((str(out), args))
+    code = """
+import contextlib, io, json, os, sys
+from polygraphy.tools._main import main
+results = []
+for folder, args in json.loads(sys.argv[1]):
+    os.chdir(folder)
+    sys.argv = ["polygraphy", "run"] + args
+    log = io.StringIO()
+    with contextlib.redirect_stdout(log), contextlib.redirect_stderr(log):
+        try:
+            status = main()
+        except SystemExit as exc:
+            status = exc.code
+    results.append((status, log.getvalue()))
+print(json.dumps(results))
+"""
+    import json as json_
+
+    done = subprocess.run([sys.executable, "-c", code, json_.dumps(runs)], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    return json_.loads(done.stdout.strip().splitlines()[-1])
 
 
 @pytest.mark.skipif(not HAS_POLYGRAPHY, reason="polygraphy is not installed (pip install polygraphy, the test extra)")
 def test_polygraphy_passes_the_bundle_and_fails_an_altered_reference(tmp_path):
     out = export(tmp_path, ONNX_CASE)
-    passed = _polygraphy(out)
-    assert passed.returncode == 0 and "PASSED | Output: 'Y_h'" in passed.stdout + passed.stderr, passed.stdout[-3000:]
     altered = tmp_path / "altered"
     shutil.copytree(out, altered)
     from polygraphy.comparator import RunResults
@@ -147,6 +167,7 @@ def test_polygraphy_passes_the_bundle_and_fails_an_altered_reference(tmp_path):
     y[1, 0, 2, 3] += 1e-3  # over the bundle's tolerance (about 5e-5), under any rounding
     results["reference"][0]["Y"] = y
     results.save(str(altered / "reference_outputs.json"))
-    failed = _polygraphy(altered)
-    text = failed.stdout + failed.stderr
-    assert failed.returncode != 0 and "FAILED | Output: 'Y'" in text and "PASSED | Output: 'Y_h'" in text, text[-3000:]
+    (status, text), (altered_status, altered_text) = _polygraphy(out, altered)
+    assert status == 0 and "PASSED | Output: 'Y_h'" in text and "PASSED | Output: 'Y'" in text, text[-3000:]
+    assert altered_status not in (0, None) and "FAILED | Output: 'Y'" in altered_text, altered_text[-3000:]
+    assert "PASSED | Output: 'Y_h'" in altered_text
