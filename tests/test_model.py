@@ -118,6 +118,8 @@ def test_inputs_file_of_graph_inputs_computes_the_nodes_inputs(tmp_path):
         _, Y_h, Y_c = case.reference(case.materialise())
         np.testing.assert_allclose(h[2 * index:2 * index + 2], Y_h, atol=1e-5)
         np.testing.assert_allclose(c[2 * index:2 * index + 2], Y_c, atol=1e-5)
+    Y = second.reference(second.materialise())[0]  # (S, D, N, H) -> the model's batch-first (N, S, D*H)
+    np.testing.assert_allclose(y, Y.transpose(2, 0, 1, 3).reshape(2, 7, 10), atol=1e-5)
 
 
 def test_shapes_defaults_and_overrides():
@@ -229,8 +231,8 @@ def test_bad_shape_options_and_a_model_too_large(tmp_path, monkeypatch, capsys):
     gru = model_path("keras_gru")
     for shapes, message in ((["nothing=1x2x3"], "--shape nothing: model .* has no graph input or recurrent-node X"),
                             (["input_1=2x8"], "--shape input_1=2x8: model .* declares input_1 with shape \\(\\?, 8, 3\\)"),
-                            (["input_1=2x9x3"], "declares input_1 with shape \\(\\?, 8, 3\\); give its rank and fixed "
-                                                "dims, e.g. input_1=1x8x3"),
+                            (["input_1=2x9x3"], ("declares input_1 with shape \\(\\?, 8, 3\\); give its rank and fixed "
+                                                 "dims, e.g. input_1=1x8x3")),
                             (["input_1=2xx3"], "--shape 'input_1=2xx3': expected NAME=DIMxDIMx")):
         with pytest.raises(ValueError, match=message):
             node_cases(gru, shapes=shapes)
@@ -256,8 +258,11 @@ def test_fixtures_are_what_make_models_writes():
     """The committed models are readable without torch; the script that makes them is beside them."""
     script = MODELS / "make_models.py"
     assert script.exists()
-    assert subprocess.run([sys.executable, "-c", "import onnx, sys; [onnx.checker.check_model(onnx.load(p)) "
-                           "for p in sys.argv[1:]]", *map(str, MODELS.glob("*.onnx"))], cwd=ROOT).returncode == 0
+    code = ("import onnx, sys; [onnx.checker.check_model(onnx.load(p), full_check=True) for p in sys.argv[1:]]; "
+            "assert 'torch' not in sys.modules")
+    models = sorted(map(str, MODELS.glob("*.onnx")))
+    assert len(models) == 7
+    assert subprocess.run([sys.executable, "-c", code, *models], cwd=ROOT, check=False).returncode == 0
 
 
 def test_run_a_model_end_to_end(tmp_path, capsys):

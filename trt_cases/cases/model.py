@@ -101,7 +101,7 @@ class NodeCase(OnnxCase):
         return data
 
     @classmethod
-    def from_json(cls, data: dict) -> "NodeCase":
+    def from_json(cls, data: dict) -> NodeCase:
         """The case, re-read from its model: an error if the file is gone or its node has changed."""
         data = {k: tuple(v) if isinstance(v, list) else v for k, v in data.items() if k != "family"}
         fields = {f.name for f in dataclasses.fields(cls)}
@@ -159,7 +159,6 @@ def parse_shape(spec: str) -> tuple[str, tuple]:
 
 def read_model(path, available: int | None = None):
     """The model's protobuf (external data left on disk); ValueError for a missing, unreadable or huge file."""
-    import onnx
 
     from . import limits
 
@@ -191,7 +190,6 @@ class _Graph:
     """What the model says about tensors: stored values, producers, types and shapes (after inference)."""
 
     def __init__(self, path, model, shapes):
-        import onnx
         from onnx import numpy_helper
 
         self.path, self.model, self.graph = str(path), model, model.graph
@@ -200,6 +198,18 @@ class _Graph:
         self.inputs = [i.name for i in self.graph.input if i.name not in self.initializers]
         self.producers = {out: node for node in self.graph.node for out in node.output if out}
         self.to_array = numpy_helper.to_array
+        self.shapes, self._types = shapes, None
+
+    @property
+    def types(self) -> dict:
+        """Tensor name -> (ONNX elem type, dims with None where unknown): the model's, after shape inference."""
+        if self._types is None:
+            self._types = self._infer(self.path, self.model, self.shapes)
+        return self._types
+
+    def _infer(self, path, model, shapes):
+        import onnx
+
         typed = onnx.ModelProto()
         typed.CopyFrom(model)
         graph_shapes = {name: dims for name, dims in shapes.items() if name in self.inputs}
@@ -214,14 +224,15 @@ class _Graph:
             typed = onnx.shape_inference.infer_shapes(typed, strict_mode=False)
         except Exception:  # an op shape inference does not know: keep what the file says
             pass
-        self.types = {}
+        types = {}
         for value in list(typed.graph.input) + list(typed.graph.value_info) + list(typed.graph.output):
             t = value.type.tensor_type
             dims = None if not t.HasField("shape") else tuple(
                 d.dim_value if d.HasField("dim_value") and d.dim_value > 0 else None for d in t.shape.dim)
-            self.types[value.name] = (t.elem_type, dims)
+            types[value.name] = (t.elem_type, dims)
         for name, t in self.initializers.items():
-            self.types[name] = (t.data_type, tuple(t.dims))
+            types[name] = (t.data_type, tuple(t.dims))
+        return types
 
     def stored(self, name):
         """(value, None) when `name` is stored data; (None, why not) otherwise."""
@@ -401,14 +412,15 @@ def _build(g, index, node, label, shapes, inputs, seed, precision, where) -> Nod
     I = I or 1  # only when W is not stored (the case is a problem case)
     _check_fed(stored, given, op, D, N, S, H, layout)
     prec = precision or _PRECISION_OF.get(g.types.get(names["W"], (elem, None))[0] or elem, "fp32")
-    onnx_fields = dict(op=op, hidden_size=int(H), seq_length=int(S), batch_size=int(N), input_size=int(I),
-                       direction=direction, layout=layout, activations=tuple(attrs.get("activations", ())),
-                       activation_alpha=tuple(attrs.get("activation_alpha", ())),
-                       activation_beta=tuple(attrs.get("activation_beta", ())), clip=attrs.get("clip"),
-                       input_forget=attrs.get("input_forget", 0), linear_before_reset=attrs.get("linear_before_reset", 0),
-                       bias=bool(names["B"]), peepholes=bool(names["P"]) and op == "LSTM",
-                       sequence_lens="ragged" if names["sequence_lens"] else "none",
-                       initial_h=bool(names["initial_h"]), initial_c=bool(names["initial_c"]) and op == "LSTM")
+    onnx_fields = {"op": op, "hidden_size": int(H), "seq_length": int(S), "batch_size": int(N), "input_size": int(I),
+                   "direction": direction, "layout": layout, "activations": tuple(attrs.get("activations", ())),
+                   "activation_alpha": tuple(attrs.get("activation_alpha", ())),
+                   "activation_beta": tuple(attrs.get("activation_beta", ())), "clip": attrs.get("clip"),
+                   "input_forget": attrs.get("input_forget", 0),
+                   "linear_before_reset": attrs.get("linear_before_reset", 0), "bias": bool(names["B"]),
+                   "peepholes": bool(names["P"]) and op == "LSTM",
+                   "sequence_lens": "ragged" if names["sequence_lens"] else "none",
+                   "initial_h": bool(names["initial_h"]), "initial_c": bool(names["initial_c"]) and op == "LSTM"}
     if op != "LSTM" and (names["initial_c"] or names["P"]):
         raise ValueError(f"{op} takes no initial_c or P, but the node has {len(node.input)} inputs")
     _check_activations(onnx_fields, attrs)
@@ -502,11 +514,21 @@ def _node_data_of(path, mtime_ns, index, digest, shown) -> dict:
 def _given(case: NodeCase) -> dict:
     if not case.inputs:
         return {}
-    path = pathlib.Path(case.inputs)
-    model = read_model(case.model)
-    g = _Graph(case.model, model, {})
-    node = g.graph.node[case.node_index]
-    return _given_arrays(g, dict(zip(SLOTS, list(node.input) + [""] * len(SLOTS))), str(path))
+    try:
+        stamps = os.stat(case.model).st_mtime_ns, os.stat(case.inputs).st_mtime_ns
+    except OSError as exc:
+        raise ValueError(f"case {case.id}: {exc.filename}: no such file") from None
+    return _given_of(case.model, case.inputs, case.node_index, stamps)
+
+
+@functools.lru_cache(maxsize=32)
+def _given_of(model_path, inputs, index, stamps) -> dict:
+    g = _Graph(model_path, read_model(model_path), {})
+    node = g.graph.node[index]
+    given = _given_arrays(g, dict(zip(SLOTS, list(node.input) + [""] * len(SLOTS))), inputs)
+    for value in given.values():
+        value.setflags(write=False)
+    return given
 
 
 def _given_arrays(g, names, inputs) -> dict:
@@ -579,7 +601,4 @@ def resolve(case_id: str, cases) -> NodeCase:
                      f"{', '.join(c.id for c in cases)}")
 
 
-def describe(cases) -> str:
-    """One line per node case: id, and its problem where it has one."""
-    return "\n".join(f"  {c.id}" + (f"  (skipped by every backend: {c.problem})" if c.problem else "") for c in cases)
 
