@@ -248,6 +248,19 @@ def test_a_node_too_large_for_memory_is_refused():
         limits.check_case(huge, available=1 << 34)
 
 
+def test_unnamed_and_same_named_nodes_get_distinct_labels(tmp_path):
+    rng = np.random.default_rng(0)
+    init = [numpy_helper.from_array(rng.uniform(-1, 1, shape).astype(np.float32), name)
+            for name, shape in (("W", (1, 3, 2)), ("R", (1, 3, 1)))]
+    nodes = [helper.make_node("GRU", ["x", "W", "R"], ["y0"], hidden_size=1),
+             helper.make_node("GRU", ["x", "W", "R"], ["y1"], hidden_size=1, name="g/1"),
+             helper.make_node("GRU", ["x", "W", "R"], ["y2"], hidden_size=1, name="g-1")]
+    path = _save(tmp_path, nodes, [helper.make_tensor_value_info("x", TensorProto.FLOAT, [4, 2, 2])], init,
+                 name="my-model.onnx", outputs=[helper.make_tensor_value_info("y0", TensorProto.FLOAT, [4, 1, 2, 1])])
+    assert [c.id for c in node_cases(path)] == ["my_model-gru0-S4-N2-fp32-s0", "my_model-g_1-S4-N2-fp32-s0",
+                                                "my_model-g_1_2-S4-N2-fp32-s0"]
+
+
 def test_node_case_is_an_onnx_case_with_its_own_family():
     (case,) = node_cases(model_path("torch_rnn"))
     assert isinstance(case, NodeCase) and case.family == "onnx" and case.activations == ("Relu",)

@@ -79,7 +79,7 @@ def _parser():
                        help="a model's input shape, e.g. x=1x20x64 (NAME: a graph input or a recurrent node's X; repeatable)")
         p.add_argument("--inputs", default="", metavar="FILE.npz",
                        help="a model's inputs: arrays keyed by a node's X tensor name or by graph input names")
-        p.add_argument("--seed", type=_repeats, default=0, metavar="N", help="seed drawing a model's node inputs (default 0)")
+        p.add_argument("--seed", type=_seed, default=0, metavar="N", help="seed drawing a model's node inputs (default 0)")
     for p in (run_, check):
         p.add_argument("--backend", action="append", help="backend name (repeatable; default: every one)")
         p.add_argument("--path", action="append", help="network path: loop, drop-in, onnx, native (repeatable)")
@@ -118,6 +118,12 @@ def _parser():
 def _repeats(text):
     if not text.isdigit():
         raise argparse.ArgumentTypeError(f"--timing-repeats {text!r}: allowed: a whole number N >= 0")
+    return int(text)
+
+
+def _seed(text):
+    if not text.isdigit():
+        raise argparse.ArgumentTypeError(f"--seed {text!r}: allowed: a whole number N >= 0")
     return int(text)
 
 

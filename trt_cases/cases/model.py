@@ -141,9 +141,9 @@ def _has(case, slot) -> bool:
             "initial_h": case.initial_h, "initial_c": case.initial_c}.get(slot, True)
 
 
-def _safe(text: str) -> str:
-    """A name as an id part: letters, digits, `_` and `.`, no leading/trailing separators."""
-    return re.sub(r"[^A-Za-z0-9_.]+", "_", text).strip("_.") or "model"
+def _safe(text: str, fallback: str = "model") -> str:
+    """A name as an id part: letters, digits, `_` and `.`, no leading/trailing separators (else `fallback`)."""
+    return re.sub(r"[^A-Za-z0-9_.]+", "_", text).strip("_.") or fallback
 
 
 def parse_shape(spec: str) -> tuple[str, tuple]:
@@ -319,7 +319,7 @@ def node_cases(path, *, shapes=(), inputs: str = "", seed: int = 0, precision: s
                          f"allowed: {', '.join(dict.fromkeys(g.inputs + sorted(x_names)))}")
     labels, cases = set(), []
     for index, node in nodes:
-        label = _safe(node.name) or f"{node.op_type.lower()}{index}"
+        label = _safe(node.name, f"{node.op_type.lower()}{index}")
         if label in labels:
             label = f"{label}_{index}"
         labels.add(label)
