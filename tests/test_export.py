@@ -52,6 +52,7 @@ def test_bundle_files_agree_with_onnxruntime(tmp_path, monkeypatch, case_id, ext
         expected = {k: reference[k] for k in reference.files}
     assert all(v.dtype == np.float64 for v in expected.values())
     spec = json.loads((out / "case.json").read_text())
+    assert ("of the model `tests/models/torch_gru.onnx`" in (out / "README.md").read_text()) == bool(extra)
     assert spec["precision"] == case_id.split("-")[-2]
     commands = (out / "commands.sh").read_text()
     atol = float(commands.split("--atol ")[1].split()[0])
