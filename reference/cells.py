@@ -7,11 +7,13 @@ GRU's `linear_before_reset=1`. `rnn_v2` and `onnx_rnn` both run these steps; onl
 Every step takes `xw`, the input contribution `W·x[t] + b` of all the operation's gates stacked
 along the last axis in `enums.GATES` order (LSTM INPUT, FORGET, CELL, OUTPUT; GRU UPDATE, RESET,
 HIDDEN), the previous states `h` and `c`, the recurrent weights `R` `(G*H, H)` and the recurrent
-bias `Rb` `(G*H,)`, or None where the caller folded it into `xw` (`fold_biases`). It returns new
+bias `Rb` `(G*H,)` (or None: none). It returns new
 `(h, c)` arrays (it never writes into `h` or `c`); `c` passes through for the cells that have none.
 
 An activation may work in place on its argument and returns the result: a step hands it only
 arrays of its own (gate slices of this step's pre-activations, or a copy of the cell state).
+`work`, when given, is a `(N, G*H)` buffer the step computes its pre-activations in (the scan's
+caller hands one buffer to every step); what a step returns never lives in it.
 """
 
 from __future__ import annotations
@@ -95,17 +97,18 @@ class Cell:
 TRT_RELU, TRT_TANH, TRT_CELL = Cell(f=RELU), Cell(f=TANH), Cell()
 
 
-def rnn_step(xw, h, c, R, Rb, cell=TRT_TANH):
+def rnn_step(xw, h, c, R, Rb, cell=TRT_TANH, work=None):
     """RNN: Ht = f(Xt*(Wi^T) + Ht-1*(Ri^T) + Wbi + Rbi)."""
-    a = pre_activations(xw, h, R, Rb)
-    return cell.f(cell.clipped(a)), c
+    a = pre_activations(xw, h, R, Rb, work)
+    h_new = cell.f(cell.clipped(a))
+    return (h_new.copy() if work is not None and np.shares_memory(h_new, work) else h_new), c
 
 
-def lstm_step(xw, h, c, R, Rb, cell=TRT_CELL):
+def lstm_step(xw, h, c, R, Rb, cell=TRT_CELL, work=None):
     """LSTM: it = f(.. + Pi (.) Ct-1), ft = f(.. + Pf (.) Ct-1), ct = g(..), Ct = ft (.) Ct-1 + it (.) ct,
     ot = f(.. + Po (.) Ct), Ht = ot (.) h(Ct); with input_forget, ft = 1 - it."""
     H = h.shape[-1]
-    a = pre_activations(xw, h, R, Rb)
+    a = pre_activations(xw, h, R, Rb, work)
     a_i, a_f, a_c, a_o = a[:, :H], a[:, H:2 * H], a[:, 2 * H:3 * H], a[:, 3 * H:]  # INPUT, FORGET, CELL, OUTPUT
     if cell.P is not None:
         Pi, Po, Pf = cell.P
@@ -123,19 +126,20 @@ def lstm_step(xw, h, c, R, Rb, cell=TRT_CELL):
     return o * cell.h(state), c_new
 
 
-def gru_step(xw, h, c, R, Rb, cell=TRT_CELL):
+def gru_step(xw, h, c, R, Rb, cell=TRT_CELL, work=None):
     """GRU: zt = f(..), rt = f(..); ht = g(Xt*(Wh^T) + (rt (.) Ht-1)*(Rh^T) + Rbh + Wbh) when
     linear_before_reset=0, ht = g(Xt*(Wh^T) + (rt (.) (Ht-1*(Rh^T) + Rbh)) + Wbh) when 1 (TensorRT's);
     Ht = (1 - zt) (.) ht + zt (.) Ht-1."""
     H = h.shape[-1]
     if cell.linear_before_reset:
-        hr = h @ R.T
+        hr = np.matmul(h, R.T, out=work)
         if Rb is not None:
             hr += Rb
         a_zr = hr[:, :2 * H]
         a_zr += xw[:, :2 * H]
     else:
-        a_zr = pre_activations(xw[:, :2 * H], h, R[:2 * H], None if Rb is None else Rb[:2 * H])
+        a_zr = pre_activations(xw[:, :2 * H], h, R[:2 * H], None if Rb is None else Rb[:2 * H],
+                               None if work is None else work[:, :2 * H])
     z = cell.f(cell.clipped(a_zr[:, :H]))
     r = cell.f(cell.clipped(a_zr[:, H:]))
     if cell.linear_before_reset:
@@ -149,9 +153,9 @@ def gru_step(xw, h, c, R, Rb, cell=TRT_CELL):
     return (1.0 - z) * h_tilde + z * h, c
 
 
-def pre_activations(xw, h, R, Rb):
-    """xw + H·R^T (+ Rb): one gate pre-activation block, a fresh array the step may overwrite."""
-    a = h @ R.T
+def pre_activations(xw, h, R, Rb, work=None):
+    """xw + H·R^T (+ Rb): one gate pre-activation block, in `work` or a fresh array; the step may overwrite it."""
+    a = np.matmul(h, R.T, out=work)
     a += xw
     if Rb is not None:
         a += Rb
@@ -159,14 +163,3 @@ def pre_activations(xw, h, R, Rb):
 
 
 STEPS = {"RNN": rnn_step, "GRU": gru_step, "LSTM": lstm_step}
-
-
-def fold_biases(op: str, cell: Cell, Wb: np.ndarray, Rb: np.ndarray):
-    """`(input bias, recurrent bias or None)`: Rb joins Wb in the hoisted input projection, except GRU's
-    hidden-gate Rb under linear_before_reset=1, which stays inside r (.) (Ht-1*(Rh^T) + Rbh)."""
-    if op == "GRU" and cell.linear_before_reset:
-        H = Rb.shape[0] // 3
-        inside = np.zeros_like(Rb)
-        inside[2 * H:] = Rb[2 * H:]
-        return Wb + (Rb - inside), inside
-    return Wb + Rb, None

@@ -119,19 +119,20 @@ def rnn_v2(x, op, layer_count, hidden_size, weights, biases, *, max_seq_length=N
         x, h0, c0 = x.astype(dtype), h0.astype(dtype), c0.astype(dtype)
     with np.errstate(all="ignore"):  # NaN and Inf in data propagate as arithmetic does
         output, hidden, cell = _run(op, x.reshape(N, S, E).transpose(1, 0, 2), layers, h0, c0, lengths, K)
-    outputs = (output.transpose(1, 0, 2).reshape(batch + (S, K * H)), hidden.reshape(batch + (L * K, H)))
+    outputs = (output.reshape(batch + (S, K * H)), hidden.reshape(batch + (L * K, H)))
     if op is RNNOperation.LSTM:
         outputs += (cell.reshape(batch + (L * K, H)),)
     return outputs
 
 
 def _run(op, x, layers, h0, c0, lengths, K):
-    """Stack the layers; `x` is sequence-major `(S, N, E)`. Returns output `(S, N, K*H)` and states."""
+    """Stack the layers; `x` is `(S, N, E)` (a view of the batch-major input). Returns output `(N, S, K*H)`
+    and the final states; every layer's output is stored batch-major, as TensorRT lays it out."""
     onnx_op, cell_kind = CELLS[op]
     hidden, cell = np.empty_like(h0), np.empty_like(c0)
     S, N, H = x.shape[0], x.shape[1], h0.shape[-1]
     for layer in range(len(layers) // K):
-        output = np.empty((S, N, K * H), dtype=h0.dtype)
+        output = np.empty((N, S, K * H), dtype=h0.dtype).transpose(1, 0, 2)
         for direction in range(K):
             index = K * layer + direction
             p = layers[index]
@@ -139,4 +140,4 @@ def _run(op, x, layers, h0, c0, lengths, K):
                 onnx_op, cell_kind, x, p.W, p.R, p.Wb, p.Rb, h0[:, index], c0[:, index], lengths,
                 reverse=direction == 1, out=output[:, :, direction * H:(direction + 1) * H])
         x = output
-    return x, hidden, cell
+    return x.transpose(1, 0, 2), hidden, cell

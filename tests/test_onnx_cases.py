@@ -96,6 +96,14 @@ def test_onnxruntime_clips_the_gates_only():
     assert record.reason.startswith("finding: onnxruntime reads clip as gates only"), record.reason
 
 
+@pytest.mark.parametrize("activation", ["Affine", "ThresholdedRelu"])
+def test_onnxruntime_reads_missing_activation_parameters_as_0(activation):
+    record = _only(OnnxCase("RNN", activations=(activation,), seed=9), OnnxRuntimeRunner())
+    assert record.status == "xfail"
+    assert record.reason.startswith("finding: onnxruntime reads activation_alpha/activation_beta as 0 where not given"), \
+        record.reason
+
+
 @pytest.mark.parametrize("case, reading", [
     (OnnxCase("GRU", sequence_lens="ragged", seed=3), "sequence_lens as ignored"),
     (OnnxCase("LSTM", input_forget=1, seed=4), "input_forget as ignored"),

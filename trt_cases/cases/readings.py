@@ -18,7 +18,7 @@ from typing import Callable
 
 import numpy as np
 
-from reference.onnx_attributes import DEFAULT_ACTIVATIONS
+from reference.onnx_attributes import DEFAULT_ACTIVATIONS, DEFAULTS, PARAMETERS
 
 from .onnx_case import OnnxCase, OnnxMaterials
 
@@ -40,12 +40,13 @@ def _arguments(case: OnnxCase, m: OnnxMaterials) -> dict:
 
 
 def _layout0(case, m):
-    """The same buffers read sequence-first: X (N, S, I) as (S', N', I), states (N, D, H) as (D, N', H)."""
+    """The same buffers read sequence-first: X (N, S, I) as (S'=N, N'=S, I), states (N, D, H) as (D, N', H)
+    (which fits only when N' = N: `_layout0_applies`)."""
     S, N = case.seq_length, case.batch_size
     X = np.reshape(m.X, (N, S, case.input_size))  # the buffer, in memory order, seen as (S'=N, N'=S, I)
     states = {name: None if getattr(m, name) is None else np.reshape(getattr(m, name), (case.D, S, case.hidden_size))
               for name in ("initial_h", "initial_c")}
-    return dict(X=X, layout=0, sequence_lens=None if m.sequence_lens is None else m.sequence_lens, **states)
+    return dict(X=X, layout=0, **states)
 
 
 def _layout0_applies(case, m):
@@ -56,6 +57,27 @@ def _layout0_applies(case, m):
     if (m.initial_h is not None or m.initial_c is not None) and case.seq_length != case.batch_size:
         return False  # (N, D, H) states read as (D, N', H) only fit when N' = N
     return True
+
+
+def _zero_defaults(case, m):
+    """Explicit alpha and beta lists in which a function's missing value is 0 where ONNX defaults it otherwise
+    (Affine 1.0, 0.0; ThresholdedRelu 1.0): onnxruntime's documented reading (`reference.onnx_rnn`)."""
+    attrs = case.attributes  # the node's float32 values
+    alphas, betas = [], []
+    given_a, given_b = list(attrs.get("activation_alpha", [])), list(attrs.get("activation_beta", []))
+    for name in case.activations:
+        takes_alpha, takes_beta = PARAMETERS.get(name, (False, False))
+        zero = name in ("Affine", "ThresholdedRelu", "ScaledTanh")
+        if takes_alpha:
+            alphas.append(given_a.pop(0) if given_a else 0.0 if zero else DEFAULTS[name][0])
+        if takes_beta:
+            betas.append(given_b.pop(0) if given_b else 0.0 if zero else DEFAULTS[name][1])
+    return dict(activation_alpha=alphas, activation_beta=betas)
+
+
+def _zero_defaults_applies(case, m):
+    takes = [PARAMETERS.get(n, (False, False)) for n in case.activations]
+    return sum(a for a, _ in takes) > len(case.activation_alpha) or sum(b for _, b in takes) > len(case.activation_beta)
 
 
 def _alphas_ignored_applies(case, m):
@@ -76,6 +98,9 @@ READINGS = (
     Reading("activation_alpha/activation_beta", "ignored (each function's default parameters)",
             "the functions' alpha and beta, in order", _alphas_ignored_applies,
             lambda c, m: dict(activation_alpha=None, activation_beta=None)),
+    Reading("activation_alpha/activation_beta", "0 where not given (Affine, ThresholdedRelu)",
+            "a value not given takes the default of the ONNX operator of that name (Affine 1.0, 0.0; ThresholdedRelu 1.0)",
+            _zero_defaults_applies, _zero_defaults),
     Reading("sequence_lens", "ignored (every sequence runs all S steps)",
             "past a sequence's length Y is zero and the state is held",
             lambda c, m: m.sequence_lens is not None, lambda c, m: dict(sequence_lens=None)),

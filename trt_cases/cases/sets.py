@@ -9,8 +9,9 @@
   with initial states), named one by one.
 - `onnx`: ONNX-operator cases (`OnnxCase`, one RNN/GRU/LSTM node): every op x direction x {no lengths,
   ragged} x {no states, initial states}, and the attribute axes crossed with direction: each of the 11
-  activations with non-default alpha/beta, `clip` reached by the cell state, peepholes, `input_forget`,
-  `linear_before_reset` 0 and 1, `layout=1`, no bias, all-ones and all-S lengths; small sizes.
+  activations with non-default alpha/beta (and Affine, ThresholdedRelu with theirs left to the defaults),
+  `clip` reached by the cell state, peepholes, `input_forget`, `linear_before_reset` 0 and 1, `layout=1`,
+  no bias, all-ones and all-S lengths; small sizes: 157 cases.
 """
 
 from __future__ import annotations
@@ -138,6 +139,8 @@ def onnx() -> list[OnnxCase]:
                   dict(op="LSTM", direction=direction, input_forget=1, peepholes=True, initial_h=True, initial_c=True),
                   dict(op="GRU", direction=direction, linear_before_reset=1),
                   dict(op="GRU", direction=direction, linear_before_reset=1, sequence_lens="ragged", initial_h=True)]
+    for name, direction in itertools.product(("Affine", "ThresholdedRelu"), ONNX_DIRECTIONS):  # parameters defaulted
+        specs.append(dict(op="RNN", direction=direction, activations=(name,) * (2 if direction == "bidirectional" else 1)))
     for op in ONNX_OPS:
         specs += [dict(op=op, direction="bidirectional", layout=1, initial_h=True, initial_c=op == "LSTM"),
                   dict(op=op, direction="forward", layout=1, sequence_lens="ragged"),
