@@ -83,26 +83,40 @@ def main():
             weights[(index, gate, False)] = rng.uniform(-1, 1, (H, H)) / 16
             biases[(index, gate, True)] = rng.uniform(-0.1, 0.1, H)
             biases[(index, gate, False)] = rng.uniform(-0.1, 0.1, H)
-    reference = median_seconds(lambda: rnn_v2(x, "LSTM", L, H, weights, biases, direction="BIDIRECTION"), args.repeat)
-    single = median_seconds(lambda: rnn_v2(x, "LSTM", L, H, weights, biases, direction="BIDIRECTION",
-                                           dtype=np.float32), args.repeat)
+    run = lambda dtype=np.float64: rnn_v2(x, "LSTM", L, H, weights, biases, direction="BIDIRECTION", dtype=dtype)  # noqa: E731
+    single = median_seconds(lambda: run(np.float32), args.repeat)
     count, rate = matrix_cases_per_second()
     print(f"NumPy {np.__version__} BLAS: {blas_kernel()}  (OPENBLAS_CORETYPE={os.environ.get('OPENBLAS_CORETYPE', 'unset')})")
     print(f"case: LSTM bidirectional L={L} batch={B} S={S} E={E} H={H} float64, median of {args.repeat}")
-    print(f"reference (NumPy)        {reference:8.3f} s")
-    print(f"reference float32 path   {single:8.3f} s   (dtype=np.float32)")
-    print(f"reference, matrix set    {rate:8.1f} cases/s   ({count} cases through run_reference)")
     try:
         import torch
     except ImportError:
+        print(f"reference (NumPy)        {median_seconds(run, args.repeat):8.3f} s")
+        print(f"reference float32 path   {single:8.3f} s   (dtype=np.float32)")
+        print(f"reference, matrix set    {rate:8.1f} cases/s   ({count} cases through run_reference)")
         print("torch.nn.LSTM            not installed: no ratio")
         return
     lstm = torch.nn.LSTM(E, H, num_layers=L, bidirectional=True, batch_first=True, dtype=torch.float64)
     xt = torch.from_numpy(x)
-    with torch.no_grad():
-        torch_s = median_seconds(lambda: lstm(xt), args.repeat)
+    with torch.no_grad():  # interleaved, so that both see the same load on a shared machine
+        reference, torch_s, ratio = interleaved(run, lambda: lstm(xt), args.repeat)
+    print(f"reference (NumPy)        {reference:8.3f} s")
+    print(f"reference float32 path   {single:8.3f} s   (dtype=np.float32)")
+    print(f"reference, matrix set    {rate:8.1f} cases/s   ({count} cases through run_reference)")
     print(f"torch.nn.LSTM (CPU)      {torch_s:8.3f} s   torch {torch.__version__}, {torch.get_num_threads()} threads")
-    print(f"ratio reference / torch  {reference / torch_s:8.2f}x   (target <= 1.0x)")
+    print(f"ratio reference / torch  {ratio:8.2f}x   (median of the runs' ratios; target <= 1.0x)")
+
+
+def interleaved(first, second, repeat):
+    """Medians of `first` and `second` timed in alternation, and the median of their ratio per round."""
+    first(), second()  # warm-up
+    a, b = [], []
+    for _ in range(repeat):
+        for fn, times in ((first, a), (second, b)):
+            start = time.perf_counter()
+            fn()
+            times.append(time.perf_counter() - start)
+    return statistics.median(a), statistics.median(b), statistics.median(x / y for x, y in zip(a, b))
 
 
 if __name__ == "__main__":
