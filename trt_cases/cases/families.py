@@ -3,7 +3,8 @@
 `Case` describes an `IRNNv2Layer` (ids like `lstm-bi-linear-...`), `OnnxCase` one ONNX RNN/GRU/LSTM node
 (ids `onnx-...`), `NodeCase` (`model`) one recurrent node of a user's model file, its weights read from the
 model (ids `<model stem>-<node>-...`, resolved only with the model: `model.resolve`). A `NodeCase` is of the
-family `onnx` (every later stage treats it as the ONNX node it is); its JSON has a `"model"` key. Every family offers the same protocol to the later stages: `id`, `precision`,
+family `onnx` (every later stage treats it as the ONNX node it is); its JSON has a `"model"` key. Every family
+offers the same protocol to the later stages: `id`, `precision`,
 `to_json()`, `materialise()`, `reference(materials, dtype)`, `perturbed(materials, nudge)`,
 `output_names`, `time_axis`, `max_seq_length` and `recurrent_radius`.
 """
