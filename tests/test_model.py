@@ -309,3 +309,25 @@ def test_bad_inputs_files(tmp_path):
     (case,) = node_cases(model_path("torch_gru"), inputs=str(tmp_path / "given.npz"))
     m = case.materialise()
     assert (case.seq_length, case.batch_size) == (3, 4) and np.all(m.X == 1) and np.all(m.initial_h == 0.25)
+
+
+def test_external_data_half_weights_and_computed_lengths(tmp_path):
+    """Weights stored as external data are read; a FLOAT16 model's case is fp16; lengths the graph computes from
+    given graph inputs are what the graph computes (all S for a Keras GRU)."""
+    model = onnx.load(MODELS / "torch_gru.onnx")
+    onnx.save(model, tmp_path / "external.onnx", save_as_external_data=True, all_tensors_to_one_file=True,
+              location="weights.bin", size_threshold=0)
+    (case,) = node_cases(str(tmp_path / "external.onnx"))
+    (plain,) = node_cases(model_path("torch_gru"))
+    assert (tmp_path / "weights.bin").stat().st_size > 0
+    np.testing.assert_array_equal(case.materialise().W, plain.materialise().W)
+    model = onnx.load(MODELS / "torch_gru.onnx")  # saving with external data turned the tensors into references
+    for tensor in model.graph.initializer:
+        tensor.CopyFrom(numpy_helper.from_array(numpy_helper.to_array(tensor).astype(np.float16), tensor.name))
+    onnx.save(model, tmp_path / "half.onnx")
+    (half,) = node_cases(str(tmp_path / "half.onnx"))
+    assert half.precision == "fp16" and half.id.endswith("-fp16-s0")
+    np.savez(tmp_path / "in.npz", input_1=np.zeros((2, 8, 3), np.float32))
+    (keras,) = node_cases(model_path("keras_gru"), inputs=str(tmp_path / "in.npz"))
+    m = keras.materialise()
+    assert keras.batch_size == 2 and m.sequence_lens.tolist() == [8, 8] and not m.X.any()
