@@ -5,6 +5,8 @@
   more examples, larger sizes.
 - `--results-json DIR` writes the session's comparisons as `python -m trt_cases run` does; under
   `pytest -n N` each worker writes `DIR/workers/gwK` and the controller merges them into `DIR`.
+- `--onnx-model PATH` (with `--onnx-shape NAME=DIMS`, `--onnx-inputs FILE.npz`) adds every RNN/GRU/LSTM node of
+  a user's model to the GPU tests (`tests/test_gpu.py`).
 - `--shard I/N` keeps shard I of N of the tests, partitioned by case id (`trt_cases.results.shard`).
 - The GPU gate: when GPU comparison tests were selected (`pytest -m gpu`) and no GPU backend compared
   a single case, the session fails with one line per backend saying why it did not run, unless
@@ -48,6 +50,13 @@ def pytest_addoption(parser):
                     help="do not fail `pytest -m gpu` when no GPU backend compared any case")
     group.addoption("--builder-optimization-level", metavar="N",
                     help="TensorRT builder optimisation level 0-5 for the GPU tests (sets TRT_RNN_BUILDER_OPT_LEVEL)")
+    group.addoption("--onnx-model", action="append", default=[], metavar="PATH",
+                    help="add every RNN/GRU/LSTM node of this ONNX model to the GPU tests (tensorrt-onnx-* backends; "
+                         "repeatable)")
+    group.addoption("--onnx-shape", action="append", default=[], metavar="NAME=DIMS",
+                    help="a shape for --onnx-model, e.g. x=1x20x64 (NAME: a graph input or a node's X; repeatable)")
+    group.addoption("--onnx-inputs", default="", metavar="FILE.npz",
+                    help="inputs for --onnx-model: arrays keyed by a node's X tensor name or by graph input names")
 
 
 def pytest_configure(config):
@@ -61,6 +70,7 @@ def pytest_configure(config):
             os.environ[OPT_LEVEL_ENV] = str(optimization_level_of(level, "--builder-optimization-level"))
         except ValueError as exc:
             raise pytest.UsageError(str(exc)) from None
+    config.onnx_model_cases = _model_cases(config)  # read by tests/test_gpu.py
     if config.getoption("--shard") is not None:
         from trt_cases.results import shard
 
@@ -84,12 +94,27 @@ def pytest_configure(config):
         os.environ["CUDA_VISIBLE_DEVICES"] = gpus[int(worker.removeprefix("gw")) % len(gpus)]
 
 
+def _model_cases(config) -> list:
+    """The node cases of every `--onnx-model` (with `--onnx-shape`, `--onnx-inputs`); bad input is a usage error."""
+    paths = config.getoption("--onnx-model", default=[]) or []
+    if not paths:
+        return []
+    from trt_cases.cases.model import models_node_cases
+
+    try:
+        found = models_node_cases(paths, shapes=config.getoption("--onnx-shape"), inputs=config.getoption("--onnx-inputs"))
+        return [case for cases in found.values() for case in cases]
+    except ValueError as exc:
+        raise pytest.UsageError(f"--onnx-model: {exc}") from None
+
+
 def shard_key(item) -> str:
     """A test's case id where it is parametrised by a case (all backends of a case in one shard), else its node id."""
     from trt_cases.cases.case import Case
+    from trt_cases.cases.onnx_case import OnnxCase
 
     params = getattr(getattr(item, "callspec", None), "params", {})
-    return next((value.id for value in params.values() if isinstance(value, Case)), item.nodeid)
+    return next((value.id for value in params.values() if isinstance(value, (Case, OnnxCase))), item.nodeid)
 
 
 def pytest_collection_modifyitems(config, items):

@@ -81,6 +81,26 @@ def test_case_sets(runners, name, case, comparison_log, request):
     check(runners, name, case, comparison_log, request)
 
 
+def pytest_generate_tests(metafunc):
+    """`--onnx-model PATH`: the model's node cases (`trt_cases.cases.model`, read by conftest.py) on every backend."""
+    if "model_case" in metafunc.fixturenames:
+        found = getattr(metafunc.config, "onnx_model_cases", [])
+        none = pytest.param(None, marks=pytest.mark.skip(reason="no --onnx-model given (a model whose nodes to test)"),
+                            id="no-onnx-model")
+        metafunc.parametrize("model_case", found or [none], ids=[case.id for case in found] or None)
+
+
+@pytest.mark.parametrize("name", BACKENDS)
+def test_model_nodes(runners, name, model_case, comparison_log, request):
+    """A node of the user's model (`--onnx-model`), alone, on its own weights: on the TensorRT ONNX-parser backends."""
+    if not name.startswith("tensorrt-onnx-"):
+        pytest.skip(f"{name} runs IRNNv2 cases only; a model's ONNX node runs on the tensorrt-onnx-* backends")
+    if model_case.problem:
+        comparison_log.skipped(name, model_case.problem, model_case)
+        pytest.skip(model_case.problem)
+    check(runners, name, model_case, comparison_log, request)
+
+
 @pytest.mark.parametrize("name", ["torch-cuda-float32", "tensorrt-loop-fp32", "tensorrt-onnx-fp32"])
 def test_hypothesis_cases(runners, name, comparison_log):
     runner = runner_for(runners, name)

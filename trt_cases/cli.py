@@ -8,6 +8,8 @@
     python -m trt_cases trace lstm-bi-skip-L2-H8-S5-E8-B2x3-lens-h0-c0-fp32-s17 --path loop
     python -m trt_cases run --set matrix --shard 2/4 --out results/shard2   # one machine's quarter of the cases
     python -m trt_cases merge results/shard1 results/shard2 ... --out results/all
+    python -m trt_cases run --set mymodel.onnx --backend onnxruntime       # every RNN/GRU/LSTM node of a model
+    python -m trt_cases export lstm-bi-skip-L2-H8-S5-E8-B2x3-lens-h0-c0-fp32-s17 --out bundle   # a bug-report bundle
 
 Exit status:
   0    all passed (compare: no regression)
@@ -64,6 +66,20 @@ def _parser():
                       help=f"seeds, matrix, edge, random:N, a case id or a .json file of cases (repeatable; default {' '.join(DEFAULT_SETS)})")
     check = sub.add_parser("check", help="compare one case, given by its id, and print the comparisons", **epilog)
     check.add_argument("case_id")
+    check.add_argument("--set", action="append", metavar="MODEL.onnx",
+                       help="where the case id is found: a model's node ids need the model (repeatable)")
+    export = sub.add_parser("export", help="write one case as a bug-report bundle: model.onnx, inputs, float64 "
+                                           "reference outputs, polygraphy and trtexec command lines", **epilog)
+    export.add_argument("case_id")
+    export.add_argument("--out", required=True, help="a new or empty folder for the bundle")
+    export.add_argument("--set", action="append", metavar="MODEL.onnx", help="a model whose node ids to resolve (repeatable)")
+    export.add_argument("--precision", choices=["fp32", "tf32", "fp16", "bf16"], help="the case at this precision")
+    for p in (run_, check, export):
+        p.add_argument("--shape", action="append", default=[], metavar="NAME=DIMS",
+                       help="a model's input shape, e.g. x=1x20x64 (NAME: a graph input or a recurrent node's X; repeatable)")
+        p.add_argument("--inputs", default="", metavar="FILE.npz",
+                       help="a model's inputs: arrays keyed by a node's X tensor name or by graph input names")
+        p.add_argument("--seed", type=_seed, default=0, metavar="N", help="seed drawing a model's node inputs (default 0)")
     for p in (run_, check):
         p.add_argument("--backend", action="append", help="backend name (repeatable; default: every one)")
         p.add_argument("--path", action="append", help="network path: loop, drop-in, onnx, native (repeatable)")
@@ -105,6 +121,12 @@ def _repeats(text):
     return int(text)
 
 
+def _seed(text):
+    if not text.isdigit():
+        raise argparse.ArgumentTypeError(f"--seed {text!r}: allowed: a whole number N >= 0")
+    return int(text)
+
+
 def _builder_options(args) -> None:
     """`--builder-optimization-level N`, checked, passed to the TensorRT runners as TRT_RNN_BUILDER_OPT_LEVEL."""
     level = getattr(args, "builder_optimization_level", None)
@@ -118,7 +140,7 @@ def cmd_run(args) -> int:
     specs = args.set or list(DEFAULT_SETS)
     out = pathlib.Path(args.out or f"results/{datetime.datetime.now(datetime.timezone.utc):%Y%m%d-%H%M%S}")
     _check_out(out, args.force)
-    cases = select_cases(specs)
+    cases = select_cases(specs, **_model_options(args))
     if getattr(args, "shard", None) is not None:  # a deterministic part of the cases, for a run spread over machines
         cases = shard.select(cases, args.shard)
         print(f"shard {args.shard}: {len(cases)} of the cases")
@@ -153,6 +175,30 @@ def cmd_run(args) -> int:
     for line in lines:
         print(line, file=sys.stderr)
     return status
+
+
+def _model_options(args) -> dict:
+    """`--shape`, `--inputs`, `--seed`: how a model's node cases get their data."""
+    return dict(shapes=getattr(args, "shape", ()) or (), inputs=getattr(args, "inputs", "") or "",
+                seed=getattr(args, "seed", 0) or 0)
+
+
+def _one_case(args):
+    """The case `args.case_id` names: of either family, or a node of a model given with --set."""
+    from .cases.families import case_from_id
+    from .cases.model import resolve
+
+    if getattr(args, "set", None):
+        cases = select_cases(args.set, **_model_options(args))
+        known = [c for c in cases if c.id == args.case_id]
+        if known:
+            return known[0]
+        if any(s.lower().endswith(".onnx") for s in args.set):
+            return resolve(args.case_id, cases)
+    try:
+        return case_from_id(args.case_id)
+    except ValueError as exc:
+        raise ValueError(f"{exc} (a model node's case id needs its model: --set MODEL.onnx)") from None
 
 
 def _check_out(out: pathlib.Path, force: bool) -> None:
@@ -197,9 +243,8 @@ def _what_ran(document) -> str:
 def cmd_check(args) -> int:
     """Every selected backend on one case, each whatever the others do; the same verdict as `run`."""
     from .cases import limits
-    from .cases.families import case_from_id
 
-    case = case_from_id(args.case_id)
+    case = _one_case(args)
     limits.check_case(case)
     backends = select_backends(args.backend, args.path, args.precision)
     xfails = known_mismatches.load(args.xfails_file)
@@ -234,6 +279,24 @@ def _check_line(record) -> str:
     lines += [f"  note: {text}" for text in (record.note, record.reason) if text]
     lines.append(f"  re-run: python -m trt_cases check {record.case} --backend {record.backend}")
     return "\n".join(lines)
+
+
+def cmd_export(args) -> int:
+    """Write one case as a bug-report bundle (`results.bundle`)."""
+    import dataclasses
+
+    from .cases import limits
+    from .results import bundle
+
+    bundle.check_out(args.out)
+    case = _one_case(args)
+    if args.precision and args.precision != case.precision:
+        case = dataclasses.replace(case, precision=args.precision)
+    limits.check_case(case)
+    out = bundle.write(case, args.out)
+    print(f"wrote the bundle of {case.id} to {out}: {', '.join(sorted(p.name for p in out.iterdir()))}")
+    print(f"check it with TensorRT: sh {out / 'commands.sh'}")
+    return 0
 
 
 def cmd_compare(args) -> int:
@@ -297,7 +360,7 @@ def cmd_trace(args) -> int:
 
 
 COMMANDS = {"run": cmd_run, "check": cmd_check, "compare": cmd_compare, "report": cmd_report, "trace": cmd_trace,
-            "merge": cmd_merge}
+            "merge": cmd_merge, "export": cmd_export}
 
 
 if __name__ == "__main__":

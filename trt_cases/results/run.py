@@ -27,8 +27,10 @@ from . import known_mismatches, schema, timing
 from ..cases import limits
 from ..cases.case import Case
 from ..cases.families import case_from_id, case_from_json
+from ..cases.model import NodeCase, models_node_cases
 from ..cases.onnx_case import OnnxCase
 from .compare import compare, timestep_errors
+from .inputs import arrays_of, stored_keys
 from .records import FAILING, Record, record_of
 from ..runners.reference_runner import run_reference
 from ..runners.registry import CASE_PRECISION, CPU_ORACLES
@@ -37,9 +39,12 @@ from ..cases.sets import SETS, named, random_cases
 DEFAULT_SETS = ("seeds", "edge")
 
 
-def select_cases(specs) -> list[Case]:
-    """Cases from set names, `random:N`, case ids, or JSON files of cases; a clear error otherwise."""
+def select_cases(specs, *, shapes=(), inputs: str = "", seed: int = 0) -> list[Case]:
+    """Cases from set names, `random:N`, case ids, JSON files of cases, or ONNX models (a case per RNN, GRU and
+    LSTM node, `cases.model`: `shapes`, `inputs` and `seed` set their data); a clear error otherwise."""
     cases = []
+    models = models_node_cases([s for s in specs if s.lower().endswith(".onnx")], shapes=shapes, inputs=inputs,
+                               seed=seed)
     for spec in specs:
         if spec in SETS:
             cases += named(spec)
@@ -50,12 +55,15 @@ def select_cases(specs) -> list[Case]:
             cases += random_cases(int(count))
         elif spec.endswith(".json"):
             cases += _cases_from_file(spec)
+        elif spec.lower().endswith(".onnx"):
+            cases += models[spec]
         else:
             try:
                 cases.append(case_from_id(spec))
             except ValueError:
                 raise ValueError(f"unknown case set {spec!r}; allowed: {', '.join(SETS)}, random:N, a case id "
-                                 "(e.g. lstm-bi-skip-L2-H8-S5-E8-B2x3-lens-h0-c0-fp32-s17) or a .json file of cases") from None
+                                 "(e.g. lstm-bi-skip-L2-H8-S5-E8-B2x3-lens-h0-c0-fp32-s17), a .json file of cases or an .onnx model "
+                                 "(a model node's case id is found with --set MODEL.onnx)") from None
     cases = list(dict.fromkeys(cases))
     available = limits.available_bytes()
     for case in cases:
@@ -68,12 +76,13 @@ def case_file_schema() -> dict:
     return {"type": "array", "minItems": 1, "items": {"type": ["string", "object"]}}
 
 
-def case_schema(family: str = "irnnv2") -> dict:
-    """A case object of `family` (the fields of `Case`, or of `OnnxCase` with `"family": "onnx"`; `op` required)."""
+def case_schema(family: str = "irnnv2", model: bool = False) -> dict:
+    """A case object of `family` (the fields of `Case`, or of `OnnxCase` with `"family": "onnx"`, of a model's
+    `NodeCase` with `model`; `op` required)."""
     if family == "onnx":
-        found = schema.dataclass_schema(OnnxCase, required=("op",), items={"activations": {"type": "string"},
-                                                                           "activation_alpha": {"type": "number"},
-                                                                           "activation_beta": {"type": "number"}})
+        found = schema.dataclass_schema(NodeCase if model else OnnxCase, required=("op",),
+                                        items={"activations": {"type": "string"}, "activation_alpha": {"type": "number"},
+                                               "activation_beta": {"type": "number"}, "stored": {"type": "string"}})
         found["properties"]["family"] = {"const": "onnx"}
         return found
     return schema.dataclass_schema(Case, required=("op",), items={"batch_dims": {"type": "integer"}})
@@ -91,7 +100,7 @@ def _cases_from_file(path) -> list[Case]:
             if isinstance(item, str):
                 cases.append(case_from_id(item))
             else:
-                schema.check(item, case_schema(item.get("family", "irnnv2")), f"case file {path}, item {i}")
+                schema.check(item, case_schema(item.get("family", "irnnv2"), "model" in item), f"case file {path}, item {i}")
                 cases.append(case_from_json(item))
         except (TypeError, ValueError) as exc:
             message = str(exc) if str(exc).startswith(f"case file {path}") else f"case file {path}, item {i}: {exc}"
@@ -305,8 +314,8 @@ def _variant(case, precision):
 def _one(runner, case, references, outputs, xfails, env, stack, opened, repeats=0) -> Record:
     """One case on one runner, whatever happens."""
     base = dict(case=case.id, backend=runner.name, kind=kind_of(runner), precision=runner.precision, spec=case.to_json(), typing=getattr(runner, "typing", ""))
-    reason = runner.unsupported(case)
-    if reason:
+    reason = getattr(case, "problem", "") or runner.unsupported(case)  # a case no backend can run, e.g. a
+    if reason:  # model node whose weights the graph computes: skipped with its reason before anything runs
         return Record(status="skipped", reason=reason, **base)
     if not opened and hasattr(runner, "__enter__"):
         try:
@@ -314,7 +323,9 @@ def _one(runner, case, references, outputs, xfails, env, stack, opened, repeats=
         except Exception as exc:  # the backend could not open its resources: an error, the run goes on
             return Record(status="error", reason=f"{type(exc).__name__}: {exc}", **base)
     if case.id not in references:
-        references[case.id] = run_reference(case)
+        materials = case.materialise()
+        references[case.id] = run_reference(case, materials)
+        outputs.update(stored_keys(case.id, arrays_of(case, materials)))  # the inputs: a replay needs nothing else
         for output_name, value in zip(case.output_names, references[case.id]):
             outputs[f"reference/{case.id}/{output_name}"] = value
     expected = references[case.id]

@@ -1,0 +1,604 @@
+"""The user's own model: every ONNX RNN, GRU and LSTM node of a model file as a case (`NodeCase`).
+
+A `NodeCase` is an `OnnxCase` whose attributes, weights (W, R, B, P) and, where the model stores them,
+`sequence_lens`/`initial_h`/`initial_c` are the node's own, read from the model; only that node is run (as
+the one-node model of `networks.onnx_node`), never the rest of the graph. Its X is whatever tensor feeds
+the node (a graph input, or computed by the graph, e.g. after a Transpose): drawn from the seed at the
+node's input shape, or given with an inputs file (`.npz`, keyed by the node's X tensor name or by the
+graph's input names, from which the graph computes X with onnxruntime). Inputs the node has but the model
+does not store (lengths, states fed or computed) are drawn too: lengths ragged in [1, S], states in
+[-0.5, 0.5]. Everything is rounded to the case precision (an fp16 run of an fp32 model rounds its weights).
+
+Shapes come from the model (`onnx.shape_inference`). Symbolic or unknown sequence and batch dims default to
+`DEFAULT_SEQ_LENGTH` and `DEFAULT_BATCH_SIZE` (the `OnnxCase` defaults, so ragged lengths show both 1 and
+S), unless given with `shapes` (`--shape NAME=SxNxI`, NAME a graph input or the node's X tensor). A weight
+the graph computes instead of storing (a Transpose of an initializer, say) cannot be extracted: the case
+carries that `problem`, and every backend skips it with the reason. Constant-node outputs (and Identity
+of stored data) are stored data. Bad input (a missing or unreadable file, a model with no recurrent node,
+an attribute ONNX does not define or the reference does not implement, inputs that contradict the
+attributes, shapes that cannot be resolved, a model larger than memory) raises one ValueError naming the
+model, the node and what is wrong.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import hashlib
+import os
+import pathlib
+import re
+
+import numpy as np
+
+from .case import PRECISIONS, RECURRENT_RADIUS, _lengths, _round
+from .onnx_case import GATE_COUNT, OPS, OnnxCase, OnnxMaterials
+
+DEFAULT_SEQ_LENGTH = 5
+DEFAULT_BATCH_SIZE = 3
+SLOTS = ("X", "W", "R", "B", "sequence_lens", "initial_h", "initial_c", "P")  # the operator's inputs, in order
+WEIGHTS = ("W", "R", "B", "P")
+FED = ("sequence_lens", "initial_h", "initial_c")  # node inputs that are data, stored or drawn
+ATTRIBUTES = {"activation_alpha", "activation_beta", "activations", "clip", "direction", "hidden_size", "layout"}
+OP_ATTRIBUTES = {"RNN": set(), "GRU": {"linear_before_reset"}, "LSTM": {"input_forget"}}
+MEMORY_FACTOR = 3  # a model in memory: the file's bytes, the parsed protobuf, one copy for shape inference
+_PRECISION_OF = {1: "fp32", 10: "fp16", 16: "bf16", 11: "fp32"}  # ONNX elem type -> case precision (double: fp32)
+
+
+@dataclasses.dataclass(frozen=True)
+class NodeCase(OnnxCase):
+    """One recurrent node of a user's model, run alone on the node's own weights and attributes."""
+    model: str = ""  # the model file, as given
+    node: str = ""  # the node's name in the model ("" when it has none)
+    node_index: int = 0  # its position in graph.node
+    label: str = ""  # the node as named in the id (file-name safe)
+    stored: tuple = ()  # the node inputs whose values the model stores (weights, lengths, states)
+    x_name: str = ""  # the tensor feeding the node's X
+    inputs: str = ""  # an inputs file (.npz) giving X (and lengths/states), or "" to draw them
+    digest: str = ""  # SHA-1 of the node's attributes and stored data: a changed model is noticed
+    problem: str = ""  # why no backend can run it (a weight the graph computes), or ""
+
+    # family "onnx", as OnnxCase: every later stage (runners, reports) treats it as the ONNX node it is; its JSON
+    # has a "model" key, by which `families.case_from_json` re-reads it from the model
+
+    def __post_init__(self):
+        super().__post_init__()
+        for name in ("model", "node", "label", "x_name", "inputs", "digest", "problem"):
+            if not isinstance(getattr(self, name), str):
+                raise TypeError(f"{name}={getattr(self, name)!r}: expected a string")
+        if not self.model or not self.label:
+            raise ValueError("a model node case needs model (the file) and label (the node)")
+        object.__setattr__(self, "stored", tuple(self.stored))
+        bad = [s for s in self.stored if s not in SLOTS]
+        if bad:
+            raise ValueError(f"stored={list(self.stored)!r}: {bad[0]!r} is not an input of {self.op}; allowed: {', '.join(SLOTS)}")
+
+    @property
+    def id(self) -> str:
+        parts = [_safe(pathlib.Path(self.model).stem), self.label, f"S{self.seq_length}", f"N{self.batch_size}"]
+        if self.inputs:
+            parts.append("inputs")
+        return "-".join(parts + [self.precision, f"s{self.seed}"])
+
+    @property
+    def where(self) -> str:
+        return f"model {self.model}: node {self.node or self.label} ({self.op})"
+
+    @property
+    def recurrent_radius(self) -> float:
+        """The largest spectral radius of the node's recurrent matrices (each gate, each direction)."""
+        if self.problem or "R" not in self.stored:
+            return RECURRENT_RADIUS
+        R, H = _node_data(self)["R"], self.hidden_size
+        with np.errstate(all="ignore"):
+            radii = [np.max(np.abs(np.linalg.eigvals(R[d, g * H:(g + 1) * H]))) for d in range(R.shape[0])
+                     for g in range(GATE_COUNT[self.op])]
+        return float(max(radii))
+
+    def to_json(self) -> dict:
+        data = super().to_json()
+        data["stored"] = list(self.stored)
+        return data
+
+    @classmethod
+    def from_json(cls, data: dict) -> NodeCase:
+        """The case, re-read from its model: an error if the file is gone or its node has changed."""
+        data = {k: tuple(v) if isinstance(v, list) else v for k, v in data.items() if k != "family"}
+        fields = {f.name for f in dataclasses.fields(cls)}
+        unknown = set(data) - fields
+        if unknown:
+            raise ValueError(f"model node case JSON has unknown keys {sorted(unknown)}; allowed: {sorted(fields)}")
+        case = cls(**data)
+        if not case.problem:
+            _node_data(case)  # the model is there and its node unchanged
+        return case
+
+    def materialise(self) -> OnnxMaterials:
+        """The node's stored data and its drawn or given inputs, rounded to the case precision."""
+        if self.problem:
+            raise ValueError(self.problem)
+        stored, given = _node_data(self), _given(self)
+        rng = np.random.default_rng(self.seed)
+        S, N, I, H, D = self.seq_length, self.batch_size, self.input_size, self.hidden_size, self.D
+        state = (N, D, H) if self.layout else (D, N, H)
+        drawn = {"X": rng.uniform(-1.0, 1.0, (N, S, I) if self.layout else (S, N, I)),
+                 "sequence_lens": _lengths(rng, (N,), S, "ragged"),
+                 "initial_h": rng.uniform(-0.5, 0.5, state), "initial_c": rng.uniform(-0.5, 0.5, state)}
+        values = {}
+        for slot in SLOTS:
+            present = slot in ("X", "W", "R") or _has(self, slot)
+            if not present:
+                values[slot] = None
+                continue
+            value = stored.get(slot, given.get(slot, drawn.get(slot)))
+            values[slot] = np.asarray(value, dtype=np.int32) if slot == "sequence_lens" else \
+                _round(np.asarray(value, dtype=np.float64), self.precision)
+        return OnnxMaterials(**values)
+
+
+def _has(case, slot) -> bool:
+    return {"B": case.bias, "P": case.peepholes, "sequence_lens": case.sequence_lens != "none",
+            "initial_h": case.initial_h, "initial_c": case.initial_c}.get(slot, True)
+
+
+def _safe(text: str, fallback: str = "model") -> str:
+    """A name as an id part: letters, digits, `_` and `.`, no leading/trailing separators (else `fallback`)."""
+    return re.sub(r"[^A-Za-z0-9_.]+", "_", text).strip("_.") or fallback
+
+
+def parse_shape(spec: str) -> tuple[str, tuple]:
+    """`NAME=1x20x64` -> ("NAME", (1, 20, 64)); a ValueError naming --shape otherwise."""
+    name, sep, dims = str(spec).rpartition("=")
+    parts = dims.lower().split("x")
+    if not sep or not name or not all(p.isdigit() and int(p) >= 1 for p in parts):
+        raise ValueError(f"--shape {spec!r}: expected NAME=DIMxDIMx... with whole numbers >= 1, e.g. X=20x1x64")
+    return name, tuple(int(p) for p in parts)
+
+
+# --- reading the model ------------------------------------------------------------------------------
+
+def read_model(path, available: int | None = None):
+    """The model's protobuf (external data left on disk); ValueError for a missing, unreadable or huge file."""
+
+    from . import limits
+
+    path = pathlib.Path(path)
+    if not path.is_file():
+        raise ValueError(f"model {path}: no such file")
+    size = path.stat().st_size
+    available = limits.available_bytes() if available is None else available
+    if available is not None and MEMORY_FACTOR * size > available:
+        raise ValueError(f"model {path}: {size / limits.GIB:.3g} GiB on disk needs about "
+                         f"{MEMORY_FACTOR * size / limits.GIB:.3g} GiB to read; this machine has "
+                         f"{available / limits.GIB:.3g} GiB available")
+    return _load(str(path.resolve()), path.stat().st_mtime_ns, size)
+
+
+@functools.lru_cache(maxsize=4)
+def _load(path, mtime_ns, size):
+    import onnx
+
+    try:
+        return onnx.load(path, load_external_data=False)
+    except (OSError, ValueError) as exc:
+        raise ValueError(f"model {path}: cannot read it: {exc.strerror if isinstance(exc, OSError) else exc}") from None
+    except Exception as exc:  # protobuf's DecodeError and kin: not an ONNX model
+        raise ValueError(f"model {path}: not an ONNX model ({type(exc).__name__}: {exc})") from None
+
+
+class _Graph:
+    """What the model says about tensors: stored values, producers, types and shapes (after inference)."""
+
+    def __init__(self, path, model, shapes):
+        from onnx import numpy_helper
+
+        self.path, self.model, self.graph = str(path), model, model.graph
+        self.base = str(pathlib.Path(path).resolve().parent)
+        self.initializers = {t.name: t for t in self.graph.initializer}
+        self.inputs = [i.name for i in self.graph.input if i.name not in self.initializers]
+        self.producers = {out: node for node in self.graph.node for out in node.output if out}
+        self.to_array = numpy_helper.to_array
+        self.shapes, self._types = shapes, None
+
+    @property
+    def types(self) -> dict:
+        """Tensor name -> (ONNX elem type, dims with None where unknown): the model's, after shape inference."""
+        if self._types is None:
+            self._types = self._infer(self.path, self.model, self.shapes)
+        return self._types
+
+    def _infer(self, path, model, shapes):
+        import onnx
+
+        typed = onnx.ModelProto()
+        typed.CopyFrom(model)
+        graph_shapes = {name: dims for name, dims in shapes.items() if name in self.inputs}
+        for value in typed.graph.input:
+            if value.name in graph_shapes:
+                _check_given_shape(path, value, graph_shapes[value.name])
+                dims = value.type.tensor_type.shape
+                dims.Clear()
+                for d in graph_shapes[value.name]:
+                    dims.dim.add().dim_value = d
+        try:
+            typed = onnx.shape_inference.infer_shapes(typed, strict_mode=False)
+        except Exception:  # an op shape inference does not know: keep what the file says
+            pass
+        types = {}
+        for value in list(typed.graph.input) + list(typed.graph.value_info) + list(typed.graph.output):
+            t = value.type.tensor_type
+            dims = None if not t.HasField("shape") else tuple(
+                d.dim_value if d.HasField("dim_value") and d.dim_value > 0 else None for d in t.shape.dim)
+            types[value.name] = (t.elem_type, dims)
+        for name, t in self.initializers.items():
+            types[name] = (t.data_type, tuple(t.dims))
+        return types
+
+    def stored(self, name):
+        """(value, None) when `name` is stored data; (None, why not) otherwise."""
+        seen = name
+        while True:
+            if name in self.initializers:
+                try:
+                    return self.to_array(self.initializers[name], self.base), None
+                except Exception as exc:
+                    raise ValueError(f"model {self.path}: initializer {name!r} cannot be read: {exc}") from None
+            node = self.producers.get(name)
+            if node is None:
+                return None, "a graph input" if name in self.inputs else "not produced by any node"
+            if node.op_type == "Identity":
+                name = node.input[0]
+                continue
+            if node.op_type == "Constant":
+                return self._constant(node, seen), None
+            return None, f"computed by the graph (node {node.name or '(unnamed)'!r}, {node.op_type})"
+
+    def _constant(self, node, name):
+        from onnx import helper
+
+        for attr in node.attribute:
+            value = helper.get_attribute_value(attr)
+            if attr.name == "value":
+                return self.to_array(value, self.base)
+            if attr.name in ("value_float", "value_floats", "value_int", "value_ints"):
+                return np.asarray(value)
+        raise ValueError(f"model {self.path}: Constant node {node.name!r} producing {name!r} holds no numeric value")
+
+
+def _check_given_shape(path, value, dims):
+    """`--shape NAME=DIMS` for a graph input: its rank and its fixed dims as the model declares them."""
+    t = value.type.tensor_type
+    if not t.HasField("shape"):
+        return
+    declared = tuple(d.dim_value if d.HasField("dim_value") and d.dim_value > 0 else None for d in t.shape.dim)
+    if len(declared) != len(dims) or any(d is not None and d != g for d, g in zip(declared, dims)):
+        raise ValueError(f"--shape {value.name}={'x'.join(map(str, dims))}: model {path} declares {value.name} with "
+                         f"shape {_dims(declared)}; give its rank and fixed dims, e.g. "
+                         f"{value.name}={'x'.join(str(d or 1) for d in declared)}")
+
+
+def _shapes(shapes) -> dict:
+    """`--shape` values (`NAME=DIMS` strings or (name, dims) pairs, or a dict) as {name: dims}."""
+    if isinstance(shapes, dict):
+        return dict(shapes)
+    return dict(parse_shape(s) if isinstance(s, str) else s for s in shapes)
+
+
+def models_node_cases(paths, *, shapes=(), inputs: str = "", seed: int = 0) -> dict[str, list[NodeCase]]:
+    """`node_cases` of several models: each `--shape` goes to the models that have that name (one must)."""
+    shapes = _shapes(shapes)
+    known = {}
+    for path in dict.fromkeys(paths):
+        model = read_model(path)
+        rnn = [n.input[0] for n in model.graph.node if n.op_type in OPS and n.input]
+        known[path] = {i.name for i in model.graph.input} | set(rnn)
+    for name in shapes:
+        if not any(name in names for names in known.values()):
+            allowed = sorted(set().union(*known.values()))
+            raise ValueError(f"--shape {name}: no model ({', '.join(known)}) has a graph input or recurrent-node X of "
+                             f"that name; allowed: {', '.join(allowed)}")
+    return {path: node_cases(path, shapes={n: d for n, d in shapes.items() if n in names}, inputs=inputs, seed=seed)
+            for path, names in known.items()}
+
+
+def node_cases(path, *, shapes=(), inputs: str = "", seed: int = 0, precision: str | None = None) -> list[NodeCase]:
+    """A case per RNN, GRU and LSTM node of the model at `path` (in graph order)."""
+    shapes = _shapes(shapes)
+    if precision is not None and precision not in PRECISIONS:
+        raise ValueError(f"precision={precision!r}; allowed: {', '.join(PRECISIONS)}")
+    model = read_model(path)
+    g = _Graph(path, model, shapes)
+    nodes = [(i, n) for i, n in enumerate(g.graph.node) if n.op_type in OPS and n.domain in ("", "ai.onnx")]
+    if not nodes:
+        found = sorted({n.op_type for n in g.graph.node})
+        raise ValueError(f"model {path}: no RNN, GRU or LSTM node (its graph has {', '.join(found) or 'no nodes'})")
+    x_names = {n.input[0] for _, n in nodes if n.input}
+    unknown = [name for name in shapes if name not in g.inputs and name not in x_names]
+    if unknown:
+        raise ValueError(f"--shape {unknown[0]}: model {path} has no graph input or recurrent-node X of that name; "
+                         f"allowed: {', '.join(dict.fromkeys(g.inputs + sorted(x_names)))}")
+    labels, cases = set(), []
+    for index, node in nodes:
+        label = _safe(node.name, f"{node.op_type.lower()}{index}")
+        if label in labels:
+            label = f"{label}_{index}"
+        labels.add(label)
+        cases.append(_node_case(g, index, node, label, shapes, inputs, seed, precision))
+    return cases
+
+
+def _node_case(g, index, node, label, shapes, inputs, seed, precision) -> NodeCase:
+    where = f"model {g.path}: node {node.name or label} ({node.op_type})"
+    try:
+        return _build(g, index, node, label, shapes, inputs, seed, precision, where)
+    except (ValueError, TypeError) as exc:
+        text = str(exc)
+        raise ValueError(text if text.startswith(f"model {g.path}") else f"{where}: {text}") from None
+
+
+def _attributes(node, where) -> dict:
+    from onnx import helper
+
+    allowed = ATTRIBUTES | OP_ATTRIBUTES[node.op_type]
+    attrs = {}
+    for attr in node.attribute:
+        if attr.name not in allowed:
+            raise ValueError(f"attribute {attr.name!r} is not one the reference implements for {node.op_type} "
+                             f"(it implements {', '.join(sorted(allowed))}); it is never ignored")
+        value = helper.get_attribute_value(attr)
+        if isinstance(value, bytes):
+            value = value.decode()
+        elif isinstance(value, list):
+            value = [v.decode() if isinstance(v, bytes) else v for v in value]
+        attrs[attr.name] = value
+    return attrs
+
+
+def _build(g, index, node, label, shapes, inputs, seed, precision, where) -> NodeCase:
+    op = node.op_type
+    attrs = _attributes(node, where)
+    names = dict(zip(SLOTS, list(node.input) + [""] * len(SLOTS)))
+    if not names["X"] or not names["W"] or not names["R"]:
+        raise ValueError("X, W and R are required inputs of the operator; the node lacks "
+                         + ", ".join(s for s in ("X", "W", "R") if not names[s]))
+    direction = attrs.get("direction", "forward")
+    layout = attrs.get("layout", 0)
+    D, G = (2 if direction == "bidirectional" else 1), GATE_COUNT[op]
+    stored, problems = {}, []
+    for slot in WEIGHTS + FED:
+        if names[slot]:
+            value, why = g.stored(names[slot])
+            if value is not None:
+                stored[slot] = value
+            elif slot in WEIGHTS:
+                shown = slot if names[slot] == slot else f"{slot} ({names[slot]!r})"
+                problems.append(f"{shown} is {why}, not stored")
+    H = attrs.get("hidden_size")
+    if H is None:
+        H = stored["R"].shape[-1] if "R" in stored and np.ndim(stored["R"]) == 3 else None
+        if H is None:
+            raise ValueError("attribute 'hidden_size' is not set and R is not stored: the hidden size cannot be known")
+    _check_weights(stored, op, D, G, H, direction)
+    elem, x_dims = g.types.get(names["X"], (None, None))
+    I = stored["W"].shape[2] if "W" in stored else None
+    given = _given_arrays(g, names, inputs) if inputs else {}
+    if "X" in given:
+        x_dims = given["X"].shape
+    elif names["X"] in shapes:
+        x_dims = shapes[names["X"]]
+    S = N = None
+    if x_dims is not None:
+        if len(x_dims) != 3:
+            raise ValueError(f"X ({names['X']!r}) has rank {len(x_dims)} (shape {_dims(x_dims)}); the operator "
+                             f"takes rank 3: {'(N, S, I)' if layout else '(S, N, I)'} (layout={layout})")
+        s, n, i = (x_dims[1], x_dims[0], x_dims[2]) if layout else x_dims
+        if I is not None and i is not None and i != I:
+            raise ValueError(f"X ({names['X']!r}) has input_size {i} (shape {_dims(x_dims)}, layout={layout}) but W "
+                             f"has shape {stored['W'].shape}: input_size {I}")
+        S, N, I = s, n, I or i
+    elif not problems:
+        raise ValueError(f"the shape of X ({names['X']!r}) cannot be resolved from the model (shape inference gives "
+                         f"none); give it with --shape {names['X']}={'NxSxI' if layout else 'SxNxI'}")
+    for slot in FED:
+        if slot in stored or slot in given:
+            value = stored.get(slot, given.get(slot))
+            n = np.shape(value)[0] if slot == "sequence_lens" else np.shape(value)[0 if layout else 1] \
+                if np.ndim(value) == 3 else None
+            if n is not None and N is not None and n != N:
+                raise ValueError(f"{slot} ({names[slot]!r}) has shape {np.shape(value)}: batch size {n}, "
+                                 f"but X has batch size {N}")
+            N = N or n
+    S, N = S or DEFAULT_SEQ_LENGTH, N or DEFAULT_BATCH_SIZE
+    I = I or 1  # only when W is not stored (the case is a problem case)
+    _check_fed(stored, given, op, D, N, S, H, layout)
+    prec = precision or _PRECISION_OF.get(g.types.get(names["W"], (elem, None))[0] or elem, "fp32")
+    onnx_fields = {"op": op, "hidden_size": int(H), "seq_length": int(S), "batch_size": int(N), "input_size": int(I),
+                   "direction": direction, "layout": layout, "activations": tuple(attrs.get("activations", ())),
+                   "activation_alpha": tuple(attrs.get("activation_alpha", ())),
+                   "activation_beta": tuple(attrs.get("activation_beta", ())), "clip": attrs.get("clip"),
+                   "input_forget": attrs.get("input_forget", 0),
+                   "linear_before_reset": attrs.get("linear_before_reset", 0), "bias": bool(names["B"]),
+                   "peepholes": bool(names["P"]) and op == "LSTM",
+                   "sequence_lens": "ragged" if names["sequence_lens"] else "none",
+                   "initial_h": bool(names["initial_h"]), "initial_c": bool(names["initial_c"]) and op == "LSTM"}
+    if op != "LSTM" and (names["initial_c"] or names["P"]):
+        raise ValueError(f"{op} takes no initial_c or P, but the node has {len(node.input)} inputs")
+    _check_activations(onnx_fields, attrs)
+    problem = f"{where}: {problems[0]}: only stored weights can be extracted" if problems else ""
+    return NodeCase(**onnx_fields, precision=prec, seed=seed, model=str(g.path), node=node.name, node_index=index,
+                    label=label, stored=tuple(s for s in SLOTS if s in stored), x_name=names["X"],
+                    inputs=str(inputs or ""), digest=_digest(node, stored), problem=problem)
+
+
+def _dims(dims) -> str:
+    return "(" + ", ".join("?" if d is None else str(d) for d in dims) + ")"
+
+
+def _check_weights(stored, op, D, G, H, direction):
+    """W, R, B, P against hidden_size and direction (X's input_size is checked against W later)."""
+    for slot, expected in (("R", (D, G * H, H)), ("B", (D, 2 * G * H)), ("P", (D, 3 * H))):
+        if slot in stored and stored[slot].shape != expected:
+            raise ValueError(f"{slot} has shape {stored[slot].shape}, but hidden_size={H}, direction={direction!r} "
+                             f"need {expected} for {op}")
+    if "W" in stored:
+        W = stored["W"]
+        if W.ndim != 3 or W.shape[:2] != (D, G * H):
+            raise ValueError(f"W has shape {W.shape}, but hidden_size={H}, direction={direction!r} need "
+                             f"({D}, {G * H}, input_size) for {op}")
+
+
+def _check_fed(stored, given, op, D, N, S, H, layout):
+    state = (N, D, H) if layout else (D, N, H)
+    for slot in ("initial_h", "initial_c"):
+        for source, values in (("stored", stored), ("given", given)):
+            if slot in values and np.shape(values[slot]) != state:
+                raise ValueError(f"{slot} ({source}) has shape {np.shape(values[slot])}; expected {state} "
+                                 f"(hidden_size={H}, layout={layout})")
+    for values in (stored, given):
+        if "sequence_lens" in values:
+            lens = np.asarray(values["sequence_lens"])
+            if not np.issubdtype(lens.dtype, np.integer) or lens.shape != (N,) or np.any((lens < 0) | (lens > S)):
+                raise ValueError(f"sequence_lens={lens.tolist()}: expected {N} whole numbers in [0, seq_length={S}]")
+
+
+def _check_activations(fields, attrs):
+    """The attribute values ONNX defines, checked by the case (and the activation parameters by the reference)."""
+    from reference.onnx_attributes import activation_functions
+
+    probe = OnnxCase(**fields)  # direction, layout, clip, activations, input_forget, linear_before_reset
+    activation_functions(probe.op, probe.D, list(probe.activations) or None, list(probe.activation_alpha),
+                         list(probe.activation_beta))
+
+
+def _digest(node, stored) -> str:
+    h = hashlib.sha1(node.SerializeToString(deterministic=True))
+    for slot in sorted(stored):
+        h.update(slot.encode())
+        h.update(np.ascontiguousarray(stored[slot]).tobytes())
+    return h.hexdigest()[:16]
+
+
+# --- data of a case ---------------------------------------------------------------------------------
+
+def _node_data(case: NodeCase) -> dict:
+    path = pathlib.Path(case.model)
+    try:
+        stat = path.stat()
+    except OSError:
+        raise ValueError(f"case {case.id}: model {case.model}: no such file") from None
+    return _node_data_of(str(path.resolve()), stat.st_mtime_ns, case.node_index, case.digest, case.model)
+
+
+@functools.lru_cache(maxsize=32)
+def _node_data_of(path, mtime_ns, index, digest, shown) -> dict:
+    model = read_model(path)
+    g = _Graph(path, model, {})
+    if index >= len(g.graph.node) or g.graph.node[index].op_type not in OPS:
+        raise ValueError(f"model {shown}: node {index} is not a recurrent node any more: the model has changed")
+    node = g.graph.node[index]
+    names = dict(zip(SLOTS, list(node.input) + [""] * len(SLOTS)))
+    stored = {}
+    for slot in WEIGHTS + FED:
+        if names[slot]:
+            value, _ = g.stored(names[slot])
+            if value is not None:
+                stored[slot] = value
+    if _digest(node, stored) != digest:
+        raise ValueError(f"model {shown}: node {node.name or index} has changed since the case was made "
+                         "(its attributes or stored data differ): make the cases again from the model")
+    for value in stored.values():
+        value.setflags(write=False)
+    return stored
+
+
+def _given(case: NodeCase) -> dict:
+    if not case.inputs:
+        return {}
+    try:
+        stamps = os.stat(case.model).st_mtime_ns, os.stat(case.inputs).st_mtime_ns
+    except OSError as exc:
+        raise ValueError(f"case {case.id}: {exc.filename}: no such file") from None
+    return _given_of(case.model, case.inputs, case.node_index, stamps)
+
+
+@functools.lru_cache(maxsize=32)
+def _given_of(model_path, inputs, index, stamps) -> dict:
+    g = _Graph(model_path, read_model(model_path), {})
+    node = g.graph.node[index]
+    given = _given_arrays(g, dict(zip(SLOTS, list(node.input) + [""] * len(SLOTS))), inputs)
+    for value in given.values():
+        value.setflags(write=False)
+    return given
+
+
+def _given_arrays(g, names, inputs) -> dict:
+    """The node's X, lengths and states from an inputs file: by tensor name, or computed from the graph inputs."""
+    arrays = _read_inputs(inputs)
+    given = {slot: arrays[names[slot]] for slot in ("X",) + FED if names[slot] and names[slot] in arrays}
+    wanted = [slot for slot in ("X",) + FED if names[slot] and slot not in given and names[slot] not in g.initializers
+              and names[slot] not in g.inputs and g.stored(names[slot])[0] is None]
+    if "X" not in given and "X" not in wanted:
+        raise ValueError(f"inputs {inputs}: holds no {names['X']!r} (the node's X, a graph input); it holds "
+                         f"{', '.join(arrays) or 'nothing'}")
+    if wanted:
+        missing = [name for name in g.inputs if name not in arrays]
+        if "X" in wanted and missing:
+            raise ValueError(f"inputs {inputs}: holds neither the node's X {names['X']!r} nor every graph input to "
+                             f"compute it (missing {', '.join(missing)})")
+        if not missing:
+            given.update(_computed(g, {name: arrays[name] for name in g.inputs}, {slot: names[slot] for slot in wanted}))
+    return given
+
+
+@functools.lru_cache(maxsize=8)
+def _read_inputs_cached(path, mtime_ns):
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            return {key: data[key] for key in data.files}
+    except (OSError, ValueError) as exc:
+        raise ValueError(f"inputs {path}: not a readable .npz file ({exc})") from None
+
+
+def _read_inputs(path) -> dict:
+    try:
+        mtime = os.stat(path).st_mtime_ns
+    except OSError:
+        raise ValueError(f"inputs {path}: no such file") from None
+    return _read_inputs_cached(str(path), mtime)
+
+
+def _computed(g, feeds, wanted) -> dict:
+    """The tensors `wanted` (slot -> tensor name) computed by the model's graph from `feeds`, with onnxruntime."""
+    import onnx
+    import onnxruntime
+
+    model = onnx.ModelProto()
+    model.CopyFrom(g.model)
+    onnx.external_data_helper.load_external_data_for_model(model, g.base)
+    del model.graph.output[:]
+    for name in wanted.values():
+        model.graph.output.append(onnx.ValueInfoProto(name=name))
+    options = onnxruntime.SessionOptions()
+    options.log_severity_level = 3
+    try:
+        session = onnxruntime.InferenceSession(model.SerializeToString(), options, providers=["CPUExecutionProvider"])
+        values = session.run(list(wanted.values()), feeds)
+    except Exception as exc:
+        raise ValueError(f"model {g.path}: onnxruntime cannot compute the node's inputs {list(wanted.values())} from "
+                         f"the given graph inputs: {exc}") from None
+    return dict(zip(wanted, values))
+
+
+def resolve(case_id: str, cases) -> NodeCase:
+    """The model case named `case_id` among `cases` (any precision and seed of theirs)."""
+    m = re.fullmatch(r"(?P<stem>.+)-(?P<prec>fp32|fp16|bf16|tf32)-s(?P<seed>\d+)", case_id)
+    for case in cases:
+        if case.id == case_id:
+            return case
+        if m and isinstance(case, NodeCase) and case.id.rsplit("-", 2)[0] == m["stem"]:
+            return dataclasses.replace(case, precision=m["prec"], seed=int(m["seed"]))
+    raise ValueError(f"case id {case_id!r} is none of the model's node cases; they are: "
+                     f"{', '.join(c.id for c in cases)}")
+
+
+
