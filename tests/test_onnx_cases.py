@@ -179,7 +179,7 @@ def test_an_attribute_onnx_does_not_define_is_one_line_naming_it(fields, named_)
 
 
 @pytest.mark.parametrize("name", ["simulated-loop", "simulated-drop-in-fp16", "build-loop", "build-drop-in-fp32",
-                                  "build-native", "torch-cpu-float64", "tensorrt-loop-fp32", "tensorrt-native-fp16"])
+                                  "build-native", "tensorrt-loop-fp32", "tensorrt-native-fp16"])
 def test_irnnv2_only_backends_decline_an_onnx_case(name):
     (record,) = _records([OnnxCase("LSTM")], [name]).values()
     assert (record.status, record.reason) == ("skipped", ONLY_ONNX)

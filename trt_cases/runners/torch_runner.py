@@ -16,7 +16,7 @@ from reference import RNNGateType, RNNInputMode, RNNOperation
 
 from ..cases.case import Case
 from ..cases.onnx_case import OnnxCase
-from . import ONLY_ONNX
+from . import torch_onnx
 
 try:
     import torch
@@ -72,8 +72,6 @@ class TorchRunner:
 
     def unsupported(self, case: Case) -> str | None:
         """A one-line reason this runner cannot run `case` here, or None."""
-        if isinstance(case, OnnxCase):
-            return ONLY_ONNX
         if torch is None:
             return "torch is not installed (pip install torch)"
         if self.device.startswith("cuda") and not torch.cuda.is_available():
@@ -88,10 +86,13 @@ class TorchRunner:
             return f"TF32 needs compute capability 8.0 or newer; {gpu} has {capability}"
         if self.dtype_name == "float16" and case.precision != "fp16":
             return f"case precision {case.precision}: its values are not exactly representable in float16; run fp16 cases"
+        if isinstance(case, OnnxCase):
+            return torch_onnx.unsupported(case)
         return None
 
     def infer(self, case: Case, materials=None):
-        """torch's outputs for `case` (on `materials` if given) as float64 arrays in IRNNv2Layer layout."""
+        """torch's outputs for `case` (on `materials` if given) as float64 arrays in IRNNv2Layer layout, or for
+        an ONNX-operator case its Y, Y_h[, Y_c] in the node's layout (`torch_onnx`)."""
         reason = self.unsupported(case)
         if reason is not None:
             raise RuntimeError(f"{self.name} cannot run {case.id}: {reason}")
@@ -103,6 +104,8 @@ class TorchRunner:
                 stack.enter_context(cpu_threads(self.num_threads))
             else:
                 stack.enter_context(cuda_tf32(self.allow_tf32))
+            if isinstance(case, OnnxCase):  # the ONNX node, in its own layout
+                return torch_onnx.infer(case, m, self.device, dtype)
             module = build_module(case, self.device, dtype)
             copy_weights(module, case, m)
             return run_module(module, case, m, self.device, dtype)

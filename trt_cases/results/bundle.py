@@ -1,0 +1,213 @@
+"""A bug-report bundle: one case as files a TensorRT user attaches to a bug report, checkable with NVIDIA's tools.
+
+`write(case, out)` writes into the folder `out` (new or empty):
+- `model.onnx`: the case as an ONNX model (IRNNv2 cases: `networks.onnx_export.export`; ONNX-operator and model
+  node cases: the one-node model of `networks.onnx_node`), in the case precision: float32 for fp32/tf32, a
+  FLOAT16 model for fp16, BFLOAT16 inside with FLOAT inputs and outputs for bf16 (NumPy has no bfloat16);
+- `inputs.npz`, `reference_outputs.npz`: the feeds and the float64 reference, keyed by the model's graph input
+  and output names;
+- `inputs.json`, `reference_outputs.json`: the same in Polygraphy's JSON (`--load-inputs`: a list of feed dicts;
+  `--load-outputs`: a `RunResults` with one runner, `reference`), written by polygraphy when it is importable,
+  else in the same format by `polygraphy_json` here;
+- `<input>.bin`: each input's raw bytes, for `trtexec --loadInputs=<input>:<input>.bin,...`;
+- `check_trtexec_outputs.py`: compares trtexec's `--exportOutput` JSON with the reference at the tolerance;
+- `case.json`, `README.md` and `commands.sh`: the case, and the polygraphy and trtexec command lines with the
+  suite's tolerance for the precision (`--atol` the largest error allowed, `--rtol 0`).
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+import os
+import pathlib
+import shlex
+
+import numpy as np
+
+from ..cases.case import Case
+from ..cases.precision import ROUNDING, SENSITIVITY_FACTOR, TOLERANCE, sensitivity
+
+COMPARED_AT = {"fp32": "float32", "tf32": "tf32", "fp16": "float16", "bf16": "bfloat16"}  # case -> compare precision
+POLYGRAPHY_FLAGS = {"fp32": [], "tf32": ["--tf32"], "fp16": ["--strongly-typed"], "bf16": ["--strongly-typed"]}
+TRTEXEC_FLAGS = {"fp32": ["--noTF32"], "tf32": [], "fp16": ["--stronglyTyped"], "bf16": ["--stronglyTyped"]}
+FILES = ("model.onnx", "inputs.npz", "reference_outputs.npz", "inputs.json", "reference_outputs.json", "case.json",
+         "README.md", "commands.sh", "check_trtexec_outputs.py")
+
+
+def model_and_feeds(case, materials):
+    """The ONNX model of `case` in its precision, its feeds, and its graph output names."""
+    from ..networks import onnx_export, onnx_node
+
+    dtype, io_form = {"fp16": (np.float16, "network"), "bf16": ("bf16", "float32")}.get(case.precision,
+                                                                                      (np.float32, "network"))
+    if isinstance(case, Case):
+        model = onnx_export.export(case, materials, dtype, io=io_form)
+        feeds = onnx_export.feeds(case, materials, dtype, io=io_form)
+    else:
+        model = onnx_node.node_model(case, materials, dtype, io=io_form)
+        feeds = onnx_node.node_feeds(case, materials, dtype, io=io_form)
+    return model, feeds, [o.name for o in model.graph.output]
+
+
+def tolerance(case, expected) -> float:
+    """The suite's largest allowed absolute error for this case at its precision (`results.compare`'s first bound)."""
+    precision = COMPARED_AT[case.precision]
+    scale = max([1.0] + [float(np.max(np.abs(e[np.isfinite(e)]), initial=0.0)) for e in expected])
+    return max(TOLERANCE[precision] * scale, SENSITIVITY_FACTOR * sensitivity(case, ROUNDING[precision]))
+
+
+def check_out(out) -> pathlib.Path:
+    """`out` as a folder to fill: refused (ValueError) when it is a file, holds anything, or cannot be written."""
+    out = pathlib.Path(out)
+    if out.exists() and not out.is_dir():
+        raise ValueError(f"--out {out} is an existing file; give a new or empty folder")
+    if out.is_dir():
+        if any(out.iterdir()):
+            raise ValueError(f"--out {out} is not empty; give a new or empty folder")
+        if not os.access(out, os.W_OK | os.X_OK):
+            raise ValueError(f"--out {out} is not writable")
+        return out
+    parent = out.parent
+    while not parent.exists():
+        parent = parent.parent
+    if not parent.is_dir() or not os.access(parent, os.W_OK | os.X_OK):
+        raise ValueError(f"--out {out}: {parent} is not a writable folder")
+    return out
+
+
+def write(case, out) -> pathlib.Path:
+    """Write the bundle of `case` into `out` (checked by `check_out`); returns the folder."""
+    out = check_out(out)
+    if getattr(case, "problem", ""):
+        raise ValueError(f"case {case.id} cannot be exported: {case.problem}")
+    materials = case.materialise()
+    expected = case.reference(materials)
+    model, feeds, output_names = model_and_feeds(case, materials)
+    import onnx
+
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        onnx.save(model, out / "model.onnx")
+        np.savez(out / "inputs.npz", **feeds)
+        reference = dict(zip(output_names, (np.asarray(e, dtype=np.float64) for e in expected)))
+        np.savez(out / "reference_outputs.npz", **reference)
+        save_inputs, save_outputs = _polygraphy_writers()
+        save_inputs([feeds], out / "inputs.json")
+        save_outputs(reference, out / "reference_outputs.json")
+        for name, value in feeds.items():
+            np.ascontiguousarray(value).tofile(out / f"{name}.bin")
+        (out / "case.json").write_text(json.dumps(case.to_json(), indent=1) + "\n")
+        atol = tolerance(case, expected)
+        commands = command_lines(case, feeds, atol)
+        (out / "commands.sh").write_text(f"#!/bin/sh\n# {case.id}: every check runs; exit 1 if any failed\n"
+                                         'cd "$(dirname "$0")"\nstatus=0\n'
+                                         + "".join(f"{c} || status=1\n" for c in commands) + "exit $status\n")
+        (out / "check_trtexec_outputs.py").write_text(CHECK_SCRIPT.replace("__ATOL__", repr(atol)))
+        (out / "README.md").write_text(_readme(case, feeds, output_names, atol, commands))
+    except OSError as exc:
+        raise ValueError(f"--out {out}: cannot write the bundle there: {exc.strerror or exc}") from None
+    return out
+
+
+def command_lines(case, feeds, atol) -> list[str]:
+    load = ",".join(f"{name}:{name}.bin" for name in feeds)
+    polygraphy = ["polygraphy", "run", "model.onnx", "--trt", *POLYGRAPHY_FLAGS[case.precision], "--load-inputs",
+                  "inputs.json", "--load-outputs", "reference_outputs.json", "--atol", f"{atol:.6g}", "--rtol", "0"]
+    trtexec = ["trtexec", "--onnx=model.onnx", *TRTEXEC_FLAGS[case.precision], f"--loadInputs={load}",
+               "--exportOutput=trtexec_outputs.json"]
+    return [shlex.join(polygraphy), shlex.join(trtexec), "python3 check_trtexec_outputs.py trtexec_outputs.json"]
+
+
+def _readme(case, feeds, output_names, atol, commands) -> str:
+    inputs = ", ".join(f"`{k}` {tuple(v.shape)} {v.dtype}" for k, v in feeds.items())
+    source = (f"\nIt is node `{case.node or case.label}` of the model `{case.model}`, alone, with that node's own "
+              "attributes and stored weights; its X is the drawn or given input of that node.\n"
+              if getattr(case, "model", "") else "")
+    return f"""# TensorRT conformance case `{case.id}`
+
+Made by trt-rnn-conformance (`python -m trt_cases export {case.id}{f" --set {case.model}" if source else ""}`). The model computes one recurrent layer
+(or stack) whose float64 reference outputs are in `reference_outputs.npz` / `reference_outputs.json`.
+{source}
+- model: `model.onnx` ({case.precision}); inputs: {inputs}; outputs: {', '.join(f'`{n}`' for n in output_names)}
+- tolerance: an output element may differ from the reference by at most {atol:.6g} (absolute): the suite's
+  floor for {COMPARED_AT[case.precision]} times max(1, max |reference|), or 10x the reference's own sensitivity to
+  {COMPARED_AT[case.precision]} rounding where that is larger. (For float32 the suite also bounds the mean error;
+  see the suite's README.)
+
+Check it with TensorRT (both commands are in `commands.sh`):
+
+```sh
+{commands[0]}
+{commands[1]}
+{commands[2]}
+```
+
+`inputs.json`/`reference_outputs.json` are Polygraphy's formats (`--load-inputs`, `--load-outputs`);
+`<input>.bin` are the raw inputs for `trtexec --loadInputs`; `case.json` describes the case.
+"""
+
+
+# --- Polygraphy's JSON, written the way polygraphy.json.save_json writes it --------------------------
+
+def _polygraphy_writers():
+    """polygraphy's own `save_json` and `RunResults` where polygraphy is importable, else this module's same format."""
+    try:
+        from polygraphy.comparator import IterationResult, RunResults
+        from polygraphy.json import save_json
+    except ImportError:
+        return (lambda feeds, path: path.write_text(polygraphy_json(feeds)),
+                lambda outputs, path: path.write_text(polygraphy_json(run_results({"reference": [outputs]}))))
+    return (lambda feeds, path: save_json(feeds, str(path), description="inputs"),
+            lambda outputs, path: RunResults([("reference", [IterationResult(dict(outputs), runner_name="reference")])])
+            .save(str(path)))
+
+
+def run_results(runs: dict) -> dict:
+    """A Polygraphy `RunResults` as plain data: runner name -> list of iterations (output name -> array)."""
+    return {"lst": [[name, [{"outputs": {k: {"values": v, "polygraphy_class": "LazyArray"} for k, v in it.items()},
+                              "runtime": None, "runner_name": name, "polygraphy_class": "IterationResult"}
+                             for it in iterations]] for name, iterations in runs.items()],
+            "polygraphy_class": "RunResults"}
+
+
+def polygraphy_json(obj) -> str:
+    """`obj` (lists, dicts, arrays) as Polygraphy's JSON: arrays are `{"array": base64 of np.save, "polygraphy_class":
+    "ndarray"}`, indented by 4, as `polygraphy.json.to_json` writes them (tests check it against polygraphy)."""
+    def plain(value):
+        if isinstance(value, np.ndarray):
+            buffer = io.BytesIO()
+            np.save(buffer, value, allow_pickle=False)
+            return {"array": base64.b64encode(buffer.getvalue()).decode(), "polygraphy_class": "ndarray"}
+        if isinstance(value, dict):
+            return {k: plain(v) for k, v in value.items()}
+        if isinstance(value, (list, tuple)):
+            return [plain(v) for v in value]
+        return value
+    return json.dumps(plain(obj), indent=4)
+
+
+CHECK_SCRIPT = '''"""Compare trtexec's --exportOutput JSON with reference_outputs.npz at the suite's tolerance (exit 1 when over it)."""
+import json
+import sys
+
+import numpy as np
+
+ATOL = __ATOL__
+exported = {o["name"]: o for o in json.load(open(sys.argv[1] if len(sys.argv) > 1 else "trtexec_outputs.json"))}
+reference = np.load("reference_outputs.npz")
+failed = False
+for name in reference.files:
+    expected = reference[name]
+    if name not in exported:
+        print(f"{name}: not in trtexec's outputs")
+        failed = True
+        continue
+    actual = np.asarray(exported[name]["values"], dtype=np.float64).reshape(expected.shape)
+    error = float(np.max(np.abs(actual - expected))) if expected.size else 0.0
+    bad = not np.isfinite(error) or error > ATOL
+    failed |= bad
+    print(f"{name}: max abs error {error:.3e} (allowed {ATOL:.3e}): {'FAILED' if bad else 'passed'}")
+sys.exit(1 if failed else 0)
+'''
