@@ -33,6 +33,7 @@ import numpy as np
 
 from .case import PRECISIONS, RECURRENT_RADIUS, _lengths, _round
 from .onnx_case import GATE_COUNT, OPS, OnnxCase, OnnxMaterials
+from .onnx_model import Graph, dims_text, given_arrays, read_model, shape_table
 
 DEFAULT_SEQ_LENGTH = 5
 DEFAULT_BATCH_SIZE = 3
@@ -41,7 +42,6 @@ WEIGHTS = ("W", "R", "B", "P")
 FED = ("sequence_lens", "initial_h", "initial_c")  # node inputs that are data, stored or drawn
 ATTRIBUTES = {"activation_alpha", "activation_beta", "activations", "clip", "direction", "hidden_size", "layout"}
 OP_ATTRIBUTES = {"RNN": set(), "GRU": {"linear_before_reset"}, "LSTM": {"input_forget"}}
-MEMORY_FACTOR = 3  # a model in memory: the file's bytes, the parsed protobuf, one copy for shape inference
 _PRECISION_OF = {1: "fp32", 10: "fp16", 16: "bf16", 11: "fp32"}  # ONNX elem type -> case precision (double: fp32)
 
 
@@ -146,147 +146,9 @@ def _safe(text: str, fallback: str = "model") -> str:
     return re.sub(r"[^A-Za-z0-9_.]+", "_", text).strip("_.") or fallback
 
 
-def parse_shape(spec: str) -> tuple[str, tuple]:
-    """`NAME=1x20x64` -> ("NAME", (1, 20, 64)); a ValueError naming --shape otherwise."""
-    name, sep, dims = str(spec).rpartition("=")
-    parts = dims.lower().split("x")
-    if not sep or not name or not all(p.isdigit() and int(p) >= 1 for p in parts):
-        raise ValueError(f"--shape {spec!r}: expected NAME=DIMxDIMx... with whole numbers >= 1, e.g. X=20x1x64")
-    return name, tuple(int(p) for p in parts)
-
-
-# --- reading the model ------------------------------------------------------------------------------
-
-def read_model(path, available: int | None = None):
-    """The model's protobuf (external data left on disk); ValueError for a missing, unreadable or huge file."""
-
-    from . import limits
-
-    path = pathlib.Path(path)
-    if not path.is_file():
-        raise ValueError(f"model {path}: no such file")
-    size = path.stat().st_size
-    available = limits.available_bytes() if available is None else available
-    if available is not None and MEMORY_FACTOR * size > available:
-        raise ValueError(f"model {path}: {size / limits.GIB:.3g} GiB on disk needs about "
-                         f"{MEMORY_FACTOR * size / limits.GIB:.3g} GiB to read; this machine has "
-                         f"{available / limits.GIB:.3g} GiB available")
-    return _load(str(path.resolve()), path.stat().st_mtime_ns, size)
-
-
-@functools.lru_cache(maxsize=4)
-def _load(path, mtime_ns, size):
-    import onnx
-
-    try:
-        return onnx.load(path, load_external_data=False)
-    except (OSError, ValueError) as exc:
-        raise ValueError(f"model {path}: cannot read it: {exc.strerror if isinstance(exc, OSError) else exc}") from None
-    except Exception as exc:  # protobuf's DecodeError and kin: not an ONNX model
-        raise ValueError(f"model {path}: not an ONNX model ({type(exc).__name__}: {exc})") from None
-
-
-class _Graph:
-    """What the model says about tensors: stored values, producers, types and shapes (after inference)."""
-
-    def __init__(self, path, model, shapes):
-        from onnx import numpy_helper
-
-        self.path, self.model, self.graph = str(path), model, model.graph
-        self.base = str(pathlib.Path(path).resolve().parent)
-        self.initializers = {t.name: t for t in self.graph.initializer}
-        self.inputs = [i.name for i in self.graph.input if i.name not in self.initializers]
-        self.producers = {out: node for node in self.graph.node for out in node.output if out}
-        self.to_array = numpy_helper.to_array
-        self.shapes, self._types = shapes, None
-
-    @property
-    def types(self) -> dict:
-        """Tensor name -> (ONNX elem type, dims with None where unknown): the model's, after shape inference."""
-        if self._types is None:
-            self._types = self._infer(self.path, self.model, self.shapes)
-        return self._types
-
-    def _infer(self, path, model, shapes):
-        import onnx
-
-        typed = onnx.ModelProto()
-        typed.CopyFrom(model)
-        graph_shapes = {name: dims for name, dims in shapes.items() if name in self.inputs}
-        for value in typed.graph.input:
-            if value.name in graph_shapes:
-                _check_given_shape(path, value, graph_shapes[value.name])
-                dims = value.type.tensor_type.shape
-                dims.Clear()
-                for d in graph_shapes[value.name]:
-                    dims.dim.add().dim_value = d
-        try:
-            typed = onnx.shape_inference.infer_shapes(typed, strict_mode=False)
-        except Exception:  # an op shape inference does not know: keep what the file says
-            pass
-        types = {}
-        for value in list(typed.graph.input) + list(typed.graph.value_info) + list(typed.graph.output):
-            t = value.type.tensor_type
-            dims = None if not t.HasField("shape") else tuple(
-                d.dim_value if d.HasField("dim_value") and d.dim_value > 0 else None for d in t.shape.dim)
-            types[value.name] = (t.elem_type, dims)
-        for name, t in self.initializers.items():
-            types[name] = (t.data_type, tuple(t.dims))
-        return types
-
-    def stored(self, name):
-        """(value, None) when `name` is stored data; (None, why not) otherwise."""
-        seen = name
-        while True:
-            if name in self.initializers:
-                try:
-                    return self.to_array(self.initializers[name], self.base), None
-                except Exception as exc:
-                    raise ValueError(f"model {self.path}: initializer {name!r} cannot be read: {exc}") from None
-            node = self.producers.get(name)
-            if node is None:
-                return None, "a graph input" if name in self.inputs else "not produced by any node"
-            if node.op_type == "Identity":
-                name = node.input[0]
-                continue
-            if node.op_type == "Constant":
-                return self._constant(node, seen), None
-            return None, f"computed by the graph (node {node.name or '(unnamed)'!r}, {node.op_type})"
-
-    def _constant(self, node, name):
-        from onnx import helper
-
-        for attr in node.attribute:
-            value = helper.get_attribute_value(attr)
-            if attr.name == "value":
-                return self.to_array(value, self.base)
-            if attr.name in ("value_float", "value_floats", "value_int", "value_ints"):
-                return np.asarray(value)
-        raise ValueError(f"model {self.path}: Constant node {node.name!r} producing {name!r} holds no numeric value")
-
-
-def _check_given_shape(path, value, dims):
-    """`--shape NAME=DIMS` for a graph input: its rank and its fixed dims as the model declares them."""
-    t = value.type.tensor_type
-    if not t.HasField("shape"):
-        return
-    declared = tuple(d.dim_value if d.HasField("dim_value") and d.dim_value > 0 else None for d in t.shape.dim)
-    if len(declared) != len(dims) or any(d is not None and d != g for d, g in zip(declared, dims)):
-        raise ValueError(f"--shape {value.name}={'x'.join(map(str, dims))}: model {path} declares {value.name} with "
-                         f"shape {_dims(declared)}; give its rank and fixed dims, e.g. "
-                         f"{value.name}={'x'.join(str(d or 1) for d in declared)}")
-
-
-def _shapes(shapes) -> dict:
-    """`--shape` values (`NAME=DIMS` strings or (name, dims) pairs, or a dict) as {name: dims}."""
-    if isinstance(shapes, dict):
-        return dict(shapes)
-    return dict(parse_shape(s) if isinstance(s, str) else s for s in shapes)
-
-
 def models_node_cases(paths, *, shapes=(), inputs: str = "", seed: int = 0) -> dict[str, list[NodeCase]]:
     """`node_cases` of several models: each `--shape` goes to the models that have that name (one must)."""
-    shapes = _shapes(shapes)
+    shapes = shape_table(shapes)
     known = {}
     for path in dict.fromkeys(paths):
         model = read_model(path)
@@ -303,11 +165,11 @@ def models_node_cases(paths, *, shapes=(), inputs: str = "", seed: int = 0) -> d
 
 def node_cases(path, *, shapes=(), inputs: str = "", seed: int = 0, precision: str | None = None) -> list[NodeCase]:
     """A case per RNN, GRU and LSTM node of the model at `path` (in graph order)."""
-    shapes = _shapes(shapes)
+    shapes = shape_table(shapes)
     if precision is not None and precision not in PRECISIONS:
         raise ValueError(f"precision={precision!r}; allowed: {', '.join(PRECISIONS)}")
     model = read_model(path)
-    g = _Graph(path, model, shapes)
+    g = Graph(path, model, shapes)
     nodes = [(i, n) for i, n in enumerate(g.graph.node) if n.op_type in OPS and n.domain in ("", "ai.onnx")]
     if not nodes:
         found = sorted({n.op_type for n in g.graph.node})
@@ -381,7 +243,7 @@ def _build(g, index, node, label, shapes, inputs, seed, precision, where) -> Nod
     _check_weights(stored, op, D, G, H, direction)
     elem, x_dims = g.types.get(names["X"], (None, None))
     I = stored["W"].shape[2] if "W" in stored else None
-    given = _given_arrays(g, names, inputs) if inputs else {}
+    given = given_arrays(g, names, inputs, FED) if inputs else {}
     if "X" in given:
         x_dims = given["X"].shape
     elif names["X"] in shapes:
@@ -389,11 +251,11 @@ def _build(g, index, node, label, shapes, inputs, seed, precision, where) -> Nod
     S = N = None
     if x_dims is not None:
         if len(x_dims) != 3:
-            raise ValueError(f"X ({names['X']!r}) has rank {len(x_dims)} (shape {_dims(x_dims)}); the operator "
+            raise ValueError(f"X ({names['X']!r}) has rank {len(x_dims)} (shape {dims_text(x_dims)}); the operator "
                              f"takes rank 3: {'(N, S, I)' if layout else '(S, N, I)'} (layout={layout})")
         s, n, i = (x_dims[1], x_dims[0], x_dims[2]) if layout else x_dims
         if I is not None and i is not None and i != I:
-            raise ValueError(f"X ({names['X']!r}) has input_size {i} (shape {_dims(x_dims)}, layout={layout}) but W "
+            raise ValueError(f"X ({names['X']!r}) has input_size {i} (shape {dims_text(x_dims)}, layout={layout}) but W "
                              f"has shape {stored['W'].shape}: input_size {I}")
         S, N, I = s, n, I or i
     elif not problems:
@@ -428,10 +290,6 @@ def _build(g, index, node, label, shapes, inputs, seed, precision, where) -> Nod
     return NodeCase(**onnx_fields, precision=prec, seed=seed, model=str(g.path), node=node.name, node_index=index,
                     label=label, stored=tuple(s for s in SLOTS if s in stored), x_name=names["X"],
                     inputs=str(inputs or ""), digest=_digest(node, stored), problem=problem)
-
-
-def _dims(dims) -> str:
-    return "(" + ", ".join("?" if d is None else str(d) for d in dims) + ")"
 
 
 def _check_weights(stored, op, D, G, H, direction):
@@ -492,7 +350,7 @@ def _node_data(case: NodeCase) -> dict:
 @functools.lru_cache(maxsize=32)
 def _node_data_of(path, mtime_ns, index, digest, shown) -> dict:
     model = read_model(path)
-    g = _Graph(path, model, {})
+    g = Graph(path, model, {})
     if index >= len(g.graph.node) or g.graph.node[index].op_type not in OPS:
         raise ValueError(f"model {shown}: node {index} is not a recurrent node any more: the model has changed")
     node = g.graph.node[index]
@@ -523,70 +381,12 @@ def _given(case: NodeCase) -> dict:
 
 @functools.lru_cache(maxsize=32)
 def _given_of(model_path, inputs, index, stamps) -> dict:
-    g = _Graph(model_path, read_model(model_path), {})
+    g = Graph(model_path, read_model(model_path), {})
     node = g.graph.node[index]
-    given = _given_arrays(g, dict(zip(SLOTS, list(node.input) + [""] * len(SLOTS))), inputs)
+    given = given_arrays(g, dict(zip(SLOTS, list(node.input) + [""] * len(SLOTS))), inputs, FED)
     for value in given.values():
         value.setflags(write=False)
     return given
-
-
-def _given_arrays(g, names, inputs) -> dict:
-    """The node's X, lengths and states from an inputs file: by tensor name, or computed from the graph inputs."""
-    arrays = _read_inputs(inputs)
-    given = {slot: arrays[names[slot]] for slot in ("X",) + FED if names[slot] and names[slot] in arrays}
-    wanted = [slot for slot in ("X",) + FED if names[slot] and slot not in given and names[slot] not in g.initializers
-              and names[slot] not in g.inputs and g.stored(names[slot])[0] is None]
-    if "X" not in given and "X" not in wanted:
-        raise ValueError(f"inputs {inputs}: holds no {names['X']!r} (the node's X, a graph input); it holds "
-                         f"{', '.join(arrays) or 'nothing'}")
-    if wanted:
-        missing = [name for name in g.inputs if name not in arrays]
-        if "X" in wanted and missing:
-            raise ValueError(f"inputs {inputs}: holds neither the node's X {names['X']!r} nor every graph input to "
-                             f"compute it (missing {', '.join(missing)})")
-        if not missing:
-            given.update(_computed(g, {name: arrays[name] for name in g.inputs}, {slot: names[slot] for slot in wanted}))
-    return given
-
-
-@functools.lru_cache(maxsize=8)
-def _read_inputs_cached(path, mtime_ns):
-    try:
-        with np.load(path, allow_pickle=False) as data:
-            return {key: data[key] for key in data.files}
-    except (OSError, ValueError) as exc:
-        raise ValueError(f"inputs {path}: not a readable .npz file ({exc})") from None
-
-
-def _read_inputs(path) -> dict:
-    try:
-        mtime = os.stat(path).st_mtime_ns
-    except OSError:
-        raise ValueError(f"inputs {path}: no such file") from None
-    return _read_inputs_cached(str(path), mtime)
-
-
-def _computed(g, feeds, wanted) -> dict:
-    """The tensors `wanted` (slot -> tensor name) computed by the model's graph from `feeds`, with onnxruntime."""
-    import onnx
-    import onnxruntime
-
-    model = onnx.ModelProto()
-    model.CopyFrom(g.model)
-    onnx.external_data_helper.load_external_data_for_model(model, g.base)
-    del model.graph.output[:]
-    for name in wanted.values():
-        model.graph.output.append(onnx.ValueInfoProto(name=name))
-    options = onnxruntime.SessionOptions()
-    options.log_severity_level = 3
-    try:
-        session = onnxruntime.InferenceSession(model.SerializeToString(), options, providers=["CPUExecutionProvider"])
-        values = session.run(list(wanted.values()), feeds)
-    except Exception as exc:
-        raise ValueError(f"model {g.path}: onnxruntime cannot compute the node's inputs {list(wanted.values())} from "
-                         f"the given graph inputs: {exc}") from None
-    return dict(zip(wanted, values))
 
 
 def resolve(case_id: str, cases) -> NodeCase:

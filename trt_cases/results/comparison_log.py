@@ -15,7 +15,6 @@ import dataclasses
 import numpy as np
 
 from . import records as results
-from ..cases.case import Case
 from ..cases.families import case_from_id
 from .compare import timestep_errors
 
