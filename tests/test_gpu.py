@@ -2,7 +2,8 @@
 
 Backends: TensorRT on every network path (loop, drop-in, ONNX parser, native where it exists) at
 fp32, TF32, fp16 and bf16, and PyTorch's cuDNN RNNs at float32, TF32 and float16 as a second GPU
-implementation. Each (backend, case) is one test; a backend that cannot run here skips with a
+implementation. Cases: the IRNNv2 sets (`seeds`, `matrix`, `edge`) and the ONNX-operator set `onnx`,
+which runs on the `tensorrt-onnx-*` backends and, where torch can express the node, on cuDNN. Each (backend, case) is one test; a backend that cannot run here skips with a
 one-line reason, and the run ends with a summary of what ran where. Tolerances follow each case's
 sensitivity (`trt_cases.results.compare`); a failure lists the other GPU backends on the same case.
 """
@@ -23,7 +24,7 @@ from trt_cases.cases.strategies import cases
 
 pytestmark = pytest.mark.gpu
 BACKENDS = gpu_backends()
-SET_CASES = [case for name in ("seeds", "matrix", "edge") for case in named(name)]
+SET_CASES = [case for name in ("seeds", "matrix", "edge", "onnx") for case in named(name)]
 CROSS_CHECK = ("torch-cuda-float32", "tensorrt-loop-fp32", "tensorrt-onnx-fp32")
 KNOWN = known_mismatches.load()
 
@@ -92,9 +93,10 @@ def pytest_generate_tests(metafunc):
 
 @pytest.mark.parametrize("name", BACKENDS)
 def test_model_nodes(runners, name, model_case, comparison_log, request):
-    """A node of the user's model (`--onnx-model`), alone, on its own weights: on the TensorRT ONNX-parser backends."""
-    if not name.startswith("tensorrt-onnx-"):
-        pytest.skip(f"{name} runs IRNNv2 cases only; a model's ONNX node runs on the tensorrt-onnx-* backends")
+    """A node of the user's model (`--onnx-model`), alone, on its own weights: on the TensorRT ONNX-parser backends,
+    and on cuDNN where torch can express the node."""
+    if not name.startswith(("tensorrt-onnx-", "torch-cuda-")):
+        pytest.skip(f"{name} runs IRNNv2 cases only; a model's ONNX node runs on the tensorrt-onnx-* and torch-cuda-* backends")
     if model_case.problem:
         comparison_log.skipped(name, model_case.problem, model_case)
         pytest.skip(model_case.problem)
