@@ -7,7 +7,12 @@ the `matrix` case set (cases per second through `run_reference`), and which BLAS
 an `OPENBLAS_CORETYPE` set in the environment (some machines force an older kernel) changes the
 reference's time several-fold and leaves PyTorch's alone.
 
-    python benchmarks/reference_speed.py [--repeat 5]
+    python benchmarks/reference_speed.py [--repeat 5] [--threads N]
+
+`--threads N` runs both NumPy's OpenBLAS and torch on N threads (OpenBLAS set through ctypes). On a
+machine shared with other work, one thread each is the steadier comparison: OpenBLAS's threads wait
+for each other on every one of the 512 small per-step products, and lose far more than torch's
+OpenMP when the cores are oversubscribed.
 """
 
 import argparse
@@ -41,8 +46,8 @@ def blas_kernel():
                      for i in threadpoolctl.threadpool_info() if i["user_api"] == "blas") or "none found"
 
 
-def openblas_kernel():
-    """The kernel of the OpenBLAS NumPy loaded, asked through ctypes (without threadpoolctl)."""
+def openblas_function(what):
+    """`get_config`, `get_num_threads`, `set_num_threads` of the OpenBLAS NumPy loaded (ctypes), or None."""
     import ctypes
 
     with open("/proc/self/maps") as maps:
@@ -50,11 +55,21 @@ def openblas_kernel():
     for path in paths:
         lib = ctypes.CDLL(path)
         for prefix, suffix in (("scipy_openblas", "64_"), ("scipy_openblas", ""), ("openblas", "64_"), ("openblas", "")):
-            config, threads = (getattr(lib, f"{prefix}_get_{what}{suffix}", None) for what in ("config", "num_threads"))
-            if config is not None:
-                config.restype = ctypes.c_char_p
-                return f"{config().decode()} x{threads() if threads else '?'} threads"
-    return "unknown (pip install threadpoolctl to see it)"
+            function = getattr(lib, f"{prefix}_{what}{suffix}", None)
+            if function is not None:
+                return function
+    return None
+
+
+def openblas_kernel():
+    """The kernel of the OpenBLAS NumPy loaded, asked through ctypes (without threadpoolctl)."""
+    import ctypes
+
+    config, threads = openblas_function("get_config"), openblas_function("get_num_threads")
+    if config is None:
+        return "unknown (pip install threadpoolctl to see it)"
+    config.restype = ctypes.c_char_p
+    return f"{config().decode()} x{threads() if threads else '?'} threads"
 
 
 def matrix_cases_per_second():
@@ -73,7 +88,13 @@ def matrix_cases_per_second():
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--threads", type=int, default=None, help="threads for OpenBLAS and torch (default: theirs)")
     args = parser.parse_args()
+    if args.threads is not None:
+        set_threads = openblas_function("set_num_threads")
+        if set_threads is None:
+            parser.error("--threads: no OpenBLAS found under NumPy to set the threads of")
+        set_threads(args.threads)
     rng = np.random.default_rng(0)
     x = rng.uniform(-1, 1, (B, S, E))
     weights, biases = {}, {}
@@ -96,6 +117,8 @@ def main():
         print(f"reference, matrix set    {rate:8.1f} cases/s   ({count} cases through run_reference)")
         print("torch.nn.LSTM            not installed: no ratio")
         return
+    if args.threads is not None:
+        torch.set_num_threads(args.threads)
     lstm = torch.nn.LSTM(E, H, num_layers=L, bidirectional=True, batch_first=True, dtype=torch.float64)
     xt = torch.from_numpy(x)
     with torch.no_grad():  # interleaved, so that both see the same load on a shared machine
