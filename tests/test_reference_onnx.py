@@ -310,7 +310,7 @@ def sweep_cases():
 
 
 @pytest.mark.sweep
-@pytest.mark.parametrize("op,name,slot,direction,clip,extras,variant", sweep_cases())
+@pytest.mark.parametrize("op,name,slot,direction,clip,extras,variant", list(sweep_cases()))
 def test_sweep_onnxruntime(op, name, slot, direction, clip, extras, variant):
     """Every activation in every slot of every op, crossed with direction, clip, lengths and initial
     states, peepholes and input_forget (LSTM), linear_before_reset (GRU)."""
