@@ -75,7 +75,7 @@ def openblas_kernel():
 def matrix_cases_per_second():
     """The reference's throughput over the `matrix` case set, every case through `run_reference`."""
     from trt_cases.runners.reference_runner import run_reference
-    from trt_cases.sets import named
+    from trt_cases.cases.sets import named
 
     cases = named("matrix")
     materials = [case.materialise() for case in cases]

@@ -60,3 +60,20 @@ def test_imports_point_down_the_flow(path):
 def test_reference_never_imports_trt_cases():
     for path in (ROOT / "reference").rglob("*.py"):
         assert not [m for m in _imports(path) if m.startswith("trt_cases")], path
+
+
+SCRIPTS = sorted((ROOT / "benchmarks").glob("*.py")) + sorted((ROOT / "tests" / "models").glob("*.py"))
+
+
+@pytest.mark.parametrize("path", SCRIPTS, ids=lambda p: str(p.relative_to(ROOT)))
+def test_scripts_import_what_exists(path):
+    """Every `from trt_cases... import name` in the benchmarks and fixture scripts, top level or inside a function,
+    names a module and attribute that exist (a script is run by hand, so nothing else would notice)."""
+    import importlib
+
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.ImportFrom) and (node.module or "").startswith(("trt_cases", "reference")):
+            module = importlib.import_module(node.module)
+            for alias in node.names:
+                assert hasattr(module, alias.name) or importlib.util.find_spec(f"{node.module}.{alias.name}"), \
+                    f"{path.name}: from {node.module} import {alias.name}"
