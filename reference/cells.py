@@ -49,7 +49,7 @@ ACTIVATIONS: dict[str, Callable] = {
     "Sigmoid": lambda v, alpha, beta: sigmoid(v),
     "Affine": lambda v, alpha, beta: alpha * v + beta,
     "LeakyRelu": lambda v, alpha, beta: np.where(v >= 0, v, alpha * v),
-    "ThresholdedRelu": lambda v, alpha, beta: np.where(v >= alpha, v, 0.0),
+    "ThresholdedRelu": lambda v, alpha, beta: np.where(v > alpha, v, 0.0),
     "ScaledTanh": lambda v, alpha, beta: alpha * np.tanh(beta * v),
     "HardSigmoid": lambda v, alpha, beta: np.clip(alpha * v + beta, 0.0, 1.0),
     "Elu": lambda v, alpha, beta: np.where(v >= 0, v, alpha * np.expm1(np.minimum(v, 0.0))),

@@ -59,7 +59,7 @@ def check(runners, name, case, comparison_log, request=None):
     if reason:
         comparison_log.skipped(runner.name, reason, case)
         pytest.skip(reason)
-    known = known_mismatches.find(KNOWN, runner.name, case.id, known_mismatches.environment())
+    known = known_mismatches.find(KNOWN, runner.name, case, known_mismatches.environment())
     if known and request is not None:
         request.applymarker(pytest.mark.xfail(strict=True, reason=f"known mismatch: {known['reason']}"))
     expected = run_reference(case)

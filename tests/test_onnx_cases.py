@@ -145,9 +145,8 @@ def test_a_backend_with_linear_before_reset_flipped_fails_naming_it(direction):
     assert gate([record])[0] == 1
 
 
-@pytest.mark.xfail(strict=True, reason="reference/cells.py reads ThresholdedRelu as x >= alpha; ONNX says x > alpha "
-                   "(onnxruntime and TensorRT-RTX's network agree with ONNX): a clip equal to alpha puts inputs on the tie")
 def test_thresholded_relu_on_its_threshold():
+    """ONNX's ThresholdedRelu is x if x > alpha (strictly; onnxruntime agrees): a clip equal to alpha puts inputs on the tie."""
     case = OnnxCase("LSTM", activations=("Sigmoid", "ThresholdedRelu", "ThresholdedRelu"), activation_alpha=(0.25, 0.25),
                     clip=0.25, initial_c=True, seq_length=5, batch_size=1, hidden_size=2, input_size=2)
     runner = OnnxRuntimeRunner()

@@ -66,23 +66,26 @@ def _check_where(where, where_from):
             raise ValueError(f"{where_from}: 'where' {field!r} must be a list of values or {{\"min\": n, \"max\": n}}")
 
 
-def find(entries, backend: str, case_id: str, environment: dict) -> dict | None:
-    """The entry listing `backend` on `case_id` (each a name or an fnmatch pattern) in this environment, or None."""
+def find(entries, backend: str, case, environment: dict) -> dict | None:
+    """The entry listing `backend` on `case` (a case or its id; entries name them or give fnmatch patterns, and
+    `where` conditions on the case's fields) in this environment, or None."""
+    case_id = case if isinstance(case, str) else case.id
     for entry in entries:
         if fnmatch.fnmatchcase(backend, entry["backend"]) and fnmatch.fnmatchcase(case_id, entry["case"]) and all(
                 str(environment.get(key, "")).startswith(str(value)) for key, value in entry["when"].items()) \
-                and _holds(entry.get("where", {}), case_id):
+                and _holds(entry.get("where", {}), case):
             return entry
     return None
 
 
-def _holds(where: dict, case_id: str) -> bool:
-    """Whether the case `case_id` meets every condition of `where`."""
+def _holds(where: dict, case) -> bool:
+    """Whether `case` (a case, or the id of one a set or case file can name) meets every condition of `where`."""
     if not where:
         return True
-    from ..cases.families import case_from_id
+    if isinstance(case, str):
+        from ..cases.families import case_from_id
 
-    case = case_from_id(case_id)
+        case = case_from_id(case)
     for field, condition in where.items():
         if field == "batch_volume":
             value = math.prod(case.batch_dims) if hasattr(case, "batch_dims") else case.batch_size
@@ -104,10 +107,10 @@ def build_failures() -> list[dict]:
     return load(BUILD_FAILURES_FILE)
 
 
-def find_build_failure(backend: str, case_id: str, environment: dict, error: str | None = None) -> dict | None:
-    """The known builder failure of `backend` on `case_id` here; given the builder's `error`, only if it says so."""
+def find_build_failure(backend: str, case, environment: dict, error: str | None = None) -> dict | None:
+    """The known builder failure of `backend` on `case` (or its id) here; given the builder's `error`, only if it says so."""
     for entry in build_failures():  # several entries may list one case, each for its own error
-        if find([entry], backend, case_id, environment) and (error is None or entry.get("error", "") in error):
+        if find([entry], backend, case, environment) and (error is None or entry.get("error", "") in error):
             return entry
     return None
 

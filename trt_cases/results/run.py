@@ -335,26 +335,26 @@ def _one(runner, case, references, outputs, xfails, env, stack, opened, repeats=
         actual = runner.infer(case)
     except Exception as exc:  # a backend failure is this case's failure (or a known builder failure); the run goes on
         message = f"{type(exc).__name__}: {exc}"
-        known = known_mismatches.find_build_failure(runner.name, case.id, env, message)
+        known = known_mismatches.find_build_failure(runner.name, case, env, message)
         return Record(status="xfail" if known else "error", reason=f"known builder failure: {known['reason']}" if known
                       else message, run_seconds=time.perf_counter() - start, **base)
     seconds = time.perf_counter() - start
     build = None if build_before is None else runner.build_seconds - build_before
     if actual is None:
-        known = known_mismatches.find_build_failure(runner.name, case.id, env)
+        known = known_mismatches.find_build_failure(runner.name, case, env)
         return Record(status="xpass" if known else "built", reason=f"listed as a known builder failure, but it built: "
                       f"{known['reason']}" if known else "", build_seconds=build, run_seconds=seconds, **base)
     try:  # outputs of the wrong number or shape are the backend's error, not bad input to the run
         result = compare(case, expected, actual, runner.name, runner.precision)
         per_step = timestep_errors(case, expected, actual)
     except (ValueError, TypeError) as exc:
-        known = known_mismatches.find(xfails, runner.name, case.id, env)
+        known = known_mismatches.find(xfails, runner.name, case, env)
         status, reason = ("xfail", known["reason"]) if known else ("error", f"outputs not comparable: {exc}")
         status, reason = _reading_verdict(runner, case, actual, known, status, reason)
         return Record(status=status, reason=reason, run_seconds=seconds, **base)
     for output_name, value in zip(case.output_names, actual):
         outputs[f"{runner.name}/{case.id}/{output_name}"] = value
-    known = known_mismatches.find(xfails, runner.name, case.id, env)
+    known = known_mismatches.find(xfails, runner.name, case, env)
     samples = timing.samples(runner.infer, case, repeats)
     record = record_of(result, case, base["kind"])
     status, reason = ("xpass" if result else "xfail", known["reason"]) if known else (record.status, "")
