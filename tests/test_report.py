@@ -16,6 +16,7 @@ import numpy as np
 import pytest
 
 from trt_cases.results import report, records as results
+from trt_cases.cases.onnx_case import OnnxCase
 from trt_cases.cli import main
 
 LSTM_FAR = "lstm-bi-linear-L2-H4-S1-E3-B2-fp32-s101"  # failed at 30x the tolerance
@@ -242,3 +243,24 @@ def test_a_known_mismatch_keeps_its_own_look_in_the_heat_map(doctored):
     heat_cell = cell(page, "error-heat-map", "GRU|uni|linear|full|L1", 0)
     assert "status-xfail" in heat_cell and "background:#" not in heat_cell, heat_cell
     assert ">2e+00<" in heat_cell  # the ratio is still shown
+
+
+def test_what_the_installed_tensorrt_refuses_is_listed_parser_refusals_first():
+    """A node the parser refuses is a skip in its words; summary.md and report.html list such skips of a backend that
+    ran other cases, the parser's first (a backend that skipped everything is under "did not run" instead)."""
+    def record(case, status, reason=""):
+        return {"case": case, "backend": "simulated-onnx", "kind": "simulated", "precision": "float32", "status": status,
+                "reason": reason, "spec": OnnxCase("LSTM").to_json()}
+    refusal = "TensorRT-RTX 1.7.1.116's ONNX parser refuses the fp32 node: Coupled input/forget is unsupported"
+    document = {"sets": ["onnx"], "records": [
+        record("onnx-lstm-fwd-H4-S5-N3-I4-fp32-s0", "passed"),
+        record("onnx-lstm-fwd-H4-S5-N3-I4-fp32-s1", "skipped", "an ONNX-operator case runs on the onnx path only"),
+        record("onnx-lstm-fwd-H4-S5-N3-I4-input_forget-fp32-s2", "skipped", refusal),
+        record("onnx-lstm-fwd-H4-S5-N3-I4-input_forget-fp32-s3", "skipped", refusal)]}
+    assert list(report.not_supported(document)) == [("simulated-onnx", refusal),
+                                                     ("simulated-onnx", "an ONNX-operator case runs on the onnx path only")]
+    summary = report.markdown_report(document)
+    assert "Not supported here" in summary and f"(2 cases, e.g. `onnx-lstm-fwd-H4-S5-N3-I4-input_forget-fp32-s2`): {refusal}" in summary
+    assert summary.index(refusal) < summary.index("onnx path only")
+    page = report.html_report(document)
+    assert "id='not-supported'" in page and "Coupled input/forget is unsupported" in page

@@ -95,6 +95,17 @@ def not_run(document) -> dict:
     return groups
 
 
+def not_supported(document) -> dict:
+    """{(backend, reason): [case id, ...]} for the cases skipped by a backend that ran others: what the installed
+    TensorRT's parser refuses (reasons naming the parser first), or another backend declines, each in its own words."""
+    skipped_out = {b for group in not_run(document).values() for b in group}
+    groups = {}
+    for r in document["records"]:
+        if r["status"] == "skipped" and r["backend"] not in skipped_out:
+            groups.setdefault((r["backend"], r.get("reason") or "no reason given"), []).append(r["case"])
+    return dict(sorted(groups.items(), key=lambda item: ("parser" not in item[0][1].lower(), item[0])))
+
+
 def severity(record):
     """Sort key, most severe first: errors, then failures and known mismatches by error over tolerance."""
     order = {"error": 0, "failed": 1, "xpass": 2, "xfail": 3}[record["status"]]
@@ -201,6 +212,12 @@ def markdown_report(document) -> str:
         lines += ["", f"Expected failures (findings and known mismatches): {sum(map(len, expected.values()))}"]
         lines += [f"- `{backend}` ({len(ids)} case{'s' if len(ids) > 1 else ''}, e.g. `{ids[0]}`): {reason}"
                   for (backend, reason), ids in expected.items()]
+    skipped = not_supported(document)
+    if skipped:  # a node the installed TensorRT's parser refuses is what that TensorRT does not support
+        lines += ["", f"Not supported here (skipped, in each backend's words; TensorRT parser refusals first): "
+                      f"{sum(map(len, skipped.values()))}"]
+        lines += [f"- `{backend}` ({len(ids)} case{'s' if len(ids) > 1 else ''}, e.g. `{ids[0]}`): {reason}"
+                  for (backend, reason), ids in skipped.items()]
     unchecked = [r for r in document["records"] if look(r) == "not-comparable"]
     if unchecked:
         lines += ["", f"Not comparable (passed on shapes and finiteness only): {len(unchecked)}"]

@@ -11,7 +11,7 @@ from __future__ import annotations
 import html
 
 from . import report_svg
-from .report import (HEAT, ROW_AXES, STATUSES, anchor, counts, failures_by_backend, grid, heat, look, not_run, output_errors,
+from .report import (HEAT, ROW_AXES, STATUSES, anchor, counts, failures_by_backend, grid, heat, look, not_run, not_supported, output_errors,
                      ratio, states, worst_look)
 
 CHARTS_PER_BACKEND = 12  # failures of one backend drawn with charts; the rest are listed with their figures
@@ -30,7 +30,7 @@ def page(document, outputs, diff) -> str:
              f"<style>{CSS}</style></head><body><h1>TensorRT RNN conformance report</h1>", _environment(document)]
     if document.get("partial"):
         parts.append("<p id='partial' class='banner'>Partial run: it was interrupted; only the cases that finished are here.</p>")
-    parts += [_legend(), _changes(diff, document) if diff else "", "<h2>Backends</h2>", _counts_table(document, ran), _not_run(document),
+    parts += [_legend(), _changes(diff, document) if diff else "", "<h2>Backends</h2>", _counts_table(document, ran), _not_run(document), _not_supported(document),
               "<div class='grids'><div><h2>Conformance matrix</h2><p class='hint'>One row per configuration, one column per backend "
               "that ran (path and precision). A cell shows passed/compared and takes the look of its worst case; it links to that "
               "case's failure, or to its cases below. Hover for case ids, precision and initial states.</p>",
@@ -90,6 +90,16 @@ def _not_run(document):
         return ""
     items = "".join(f"<li><b>{len(names)} backend(s)</b> ({esc(', '.join(names))}): {esc(reason)}</li>" for reason, names in groups.items())
     return f"<div id='not-run'><b>Did not run</b> (every case skipped; left out of the matrix):<ul>{items}</ul></div>"
+
+
+def _not_supported(document):
+    groups = not_supported(document)
+    if not groups:
+        return ""
+    items = "".join(f"<li><b>{esc(backend)}</b>, {len(ids)} case(s) (e.g. <code>{esc(ids[0])}</code>): {esc(reason)}</li>"
+                    for (backend, reason), ids in groups.items())
+    return (f"<details id='not-supported'><summary><b>Not supported here</b>: {sum(map(len, groups.values()))} cases skipped, "
+            f"in each backend's words (what the installed TensorRT's parser refuses first)</summary><ul>{items}</ul></details>")
 
 
 def _table(table_id, rows, backends, cell):
