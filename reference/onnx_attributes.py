@@ -134,16 +134,16 @@ def check_inputs(op, D, layout, hidden_size, X, W, R, B, sequence_lens, initial_
     lengths = None if sequence_lens is None else _lengths(sequence_lens, N, S)
     state_shape = (D, N, H) if layout == 0 else (N, D, H)
     where = "(num_directions, N, hidden_size)" if layout == 0 else "(N, num_directions, hidden_size)"
-    if initial_h is not None:
-        initial_h = _real(initial_h, "initial_h")
-        if initial_h.shape != state_shape:
-            raise ValueError(f"initial_h has shape {initial_h.shape}; expected {where} = {state_shape} (layout={layout})")
-    if initial_c is not None:
-        if op != "LSTM":
-            raise ValueError(f"initial_c given to {op}: only LSTM has a cell state")
-        initial_c = _real(initial_c, "initial_c")
-        if initial_c.shape != state_shape:
-            raise ValueError(f"initial_c has shape {initial_c.shape}; expected {where} = {state_shape} (layout={layout})")
+    if initial_c is not None and op != "LSTM":
+        raise ValueError(f"initial_c given to {op}: only LSTM has a cell state")
+    states = []
+    for name, state in (("initial_h", initial_h), ("initial_c", initial_c)):
+        if state is not None:
+            state = _real(state, name)
+            if state.shape != state_shape:
+                raise ValueError(f"{name} has shape {state.shape}; expected {where} = {state_shape} (layout={layout})")
+        states.append(state)
+    initial_h, initial_c = states
     if P is not None:
         if op != "LSTM":
             raise ValueError(f"P given to {op}: only LSTM has peepholes")

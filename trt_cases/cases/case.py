@@ -71,13 +71,7 @@ class Case:
             raise ValueError(f"lengths={self.lengths!r}; allowed: {', '.join(LENGTHS)}")
         if not self.seq_lengths:
             set_(self, "lengths", "ragged")  # meaningless without seq_lengths: one canonical value
-        if self.precision not in PRECISIONS:
-            raise ValueError(f"precision={self.precision!r}; allowed: {', '.join(PRECISIONS)}")
-        if isinstance(self.seed, bool) or not isinstance(self.seed, int) or self.seed < 0:
-            raise ValueError(f"seed={self.seed!r}: expected an int >= 0")
-        if not (isinstance(self.weight_scale, (int, float)) and 0 < self.weight_scale < float("inf")):
-            raise ValueError(f"weight_scale={self.weight_scale!r}: expected a finite number > 0")
-        set_(self, "weight_scale", float(self.weight_scale))
+        check_data_fields(self)
         if self.input_mode == "SKIP" and self.data_length != self.hidden_size:
             raise ValueError(
                 f"input_mode=SKIP requires data length E == hidden_size; got E={self.data_length}, "
@@ -178,6 +172,17 @@ _ID = re.compile(
     r"-E(?P<E>\d+)-B(?P<B>(?:\d+(?:x\d+)*)?)(?:-(?P<lens>lens|lens1|lensS))?(?P<h0>-h0)?(?P<c0>-c0)?-(?P<prec>fp32|fp16|bf16|tf32)"
     r"(?:-w(?P<w>[0-9.e+-]+))?-s(?P<seed>\d+)"
 )
+
+
+def check_data_fields(case) -> None:
+    """The fields every case family shares: `precision`, `seed`, `weight_scale` (made a float)."""
+    if case.precision not in PRECISIONS:
+        raise ValueError(f"precision={case.precision!r}; allowed: {', '.join(PRECISIONS)}")
+    if isinstance(case.seed, bool) or not isinstance(case.seed, int) or case.seed < 0:
+        raise ValueError(f"seed={case.seed!r}: expected an int >= 0")
+    if not (isinstance(case.weight_scale, (int, float)) and 0 < case.weight_scale < float("inf")):
+        raise ValueError(f"weight_scale={case.weight_scale!r}: expected a finite number > 0")
+    object.__setattr__(case, "weight_scale", float(case.weight_scale))
 
 
 def _radius_scaled(rng, H, radius):

@@ -19,7 +19,7 @@ import numpy as np
 
 from reference.validate import positive_int
 
-from .case import LENGTHS, PRECISIONS, RECURRENT_RADIUS, _lengths, _radius_scaled, _round
+from .case import LENGTHS, RECURRENT_RADIUS, _lengths, _radius_scaled, _round, check_data_fields
 
 OPS = ("RNN", "GRU", "LSTM")
 GATE_COUNT = {"RNN": 1, "GRU": 3, "LSTM": 4}
@@ -102,13 +102,7 @@ class OnnxCase:
             if isinstance(self.clip, bool) or not isinstance(self.clip, (int, float)) or not 0 < self.clip < float("inf"):
                 raise ValueError(f"clip={self.clip!r}: expected a finite number > 0, or None for no clip")
             set_(self, "clip", float(self.clip))
-        if self.precision not in PRECISIONS:
-            raise ValueError(f"precision={self.precision!r}; allowed: {', '.join(PRECISIONS)}")
-        if isinstance(self.seed, bool) or not isinstance(self.seed, int) or self.seed < 0:
-            raise ValueError(f"seed={self.seed!r}: expected an int >= 0")
-        if not (isinstance(self.weight_scale, (int, float)) and 0 < self.weight_scale < float("inf")):
-            raise ValueError(f"weight_scale={self.weight_scale!r}: expected a finite number > 0")
-        set_(self, "weight_scale", float(self.weight_scale))
+        check_data_fields(self)
 
     def _activations(self, names) -> tuple:
         if isinstance(names, str) or not isinstance(names, (tuple, list)):

@@ -81,11 +81,7 @@ def export(case: Case, materials: Materials | None = None, dtype=np.float32, *, 
     """The ONNX model computing `case`'s IRNNv2Layer outputs on `materials` (default: the case's own), in
     `dtype` (np.float32, np.float64, np.float16, or "fp32", "fp16", "bf16"), its I/O per `io`."""
     m = case.materialise() if materials is None else materials
-    dtype = _float_dtype(dtype)
-    if io not in IO_FORMS:
-        raise ValueError(f"ONNX export: io={io!r}; allowed: {', '.join(IO_FORMS)}")
-    elem = FLOAT_TYPES[dtype]
-    boundary = TensorProto.FLOAT if io == "float32" else elem
+    dtype, elem, boundary = io_types(dtype, io)
     _check_expressible(case, m)
     op = RNNOperation[case.op]
     L, H, S, E, K = case.layer_count, case.hidden_size, case.max_seq_length, case.data_length, case.K
@@ -127,24 +123,14 @@ def export(case: Case, materials: Materials | None = None, dtype=np.float32, *, 
         inputs.append(helper.make_tensor_value_info("seq_lengths", TensorProto.INT32, batch))
     inputs += [helper.make_tensor_value_info(name, boundary, batch + (L * K, H))
                for name in ("hidden_state", "cell_state") if getattr(case, name)]
-    graph = helper.make_graph(g.nodes, case.id, inputs,
-                              [helper.make_tensor_value_info(name, boundary, shape) for name, shape in outputs],
-                              initializer=g.initializers,
-                              doc_string=f"IRNNv2Layer outputs of conformance case {case.id}")
-    opset, ir_version = (BF16_OPSET, BF16_IR_VERSION) if dtype == "bf16" else (OPSET, IR_VERSION)
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset)], ir_version=ir_version,
-                              producer_name="trt-rnn-conformance")
-    onnx.checker.check_model(model, full_check=True)
-    return model
+    outputs = [helper.make_tensor_value_info(name, boundary, shape) for name, shape in outputs]
+    return checked_model(g, case.id, inputs, outputs, dtype, f"IRNNv2Layer outputs of conformance case {case.id}")
 
 
 def feeds(case: Case, materials: Materials | None = None, dtype=np.float32, *, io: str = "network") -> dict[str, np.ndarray]:
     """The graph inputs of `export(case, materials, dtype, io=io)`: input, and the optional tensors the case sets."""
     m = case.materialise() if materials is None else materials
-    precision = "fp32" if io == "float32" else _float_dtype(dtype)
-    if precision == "bf16":
-        raise ValueError("ONNX feeds: NumPy has no bfloat16 dtype; feed a bf16 model with io='float32'")
-    dtype = NUMPY_TYPES[precision]
+    dtype = feed_dtype(dtype, io)
     result = {"input": np.ascontiguousarray(m.input, dtype=dtype)}
     if case.seq_lengths:
         result["seq_lengths"] = np.ascontiguousarray(m.seq_lengths, dtype=np.int32)
@@ -152,6 +138,33 @@ def feeds(case: Case, materials: Materials | None = None, dtype=np.float32, *, i
         if getattr(case, name):
             result[name] = np.ascontiguousarray(getattr(m, name), dtype=dtype)
     return result
+
+
+def io_types(dtype, io: str) -> tuple:
+    """`(precision name, ONNX element type inside, ONNX element type at the graph's inputs and outputs)`."""
+    dtype = _float_dtype(dtype)
+    if io not in IO_FORMS:
+        raise ValueError(f"ONNX export: io={io!r}; allowed: {', '.join(IO_FORMS)}")
+    elem = FLOAT_TYPES[dtype]
+    return dtype, elem, TensorProto.FLOAT if io == "float32" else elem
+
+
+def feed_dtype(dtype, io: str) -> np.dtype:
+    """The NumPy dtype of a model's float feeds (bf16 models take float32 feeds, `io="float32"`)."""
+    precision = "fp32" if io == "float32" else _float_dtype(dtype)
+    if precision == "bf16":
+        raise ValueError("ONNX feeds: NumPy has no bfloat16 dtype; feed a bf16 model with io='float32'")
+    return NUMPY_TYPES[precision]
+
+
+def checked_model(g, name, inputs, outputs, dtype, doc) -> onnx.ModelProto:
+    """The model of graph `g` at the opset its precision needs (bf16: 22), checked by `onnx.checker`."""
+    graph = helper.make_graph(g.nodes, name, inputs, outputs, initializer=g.initializers, doc_string=doc)
+    opset, ir_version = (BF16_OPSET, BF16_IR_VERSION) if dtype == "bf16" else (OPSET, IR_VERSION)
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset)], ir_version=ir_version,
+                              producer_name="trt-rnn-conformance")
+    onnx.checker.check_model(model, full_check=True)
+    return model
 
 
 def bf16_initializers(model) -> dict[str, np.ndarray]:

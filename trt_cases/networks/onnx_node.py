@@ -17,8 +17,7 @@ import onnx
 from onnx import TensorProto, helper
 
 from ..cases.onnx_case import OnnxCase, OnnxMaterials
-from .onnx_export import (BF16_IR_VERSION, BF16_OPSET, FLOAT_TYPES, IO_FORMS, IR_VERSION, NUMPY_TYPES, OPSET, _float_dtype,
-                          _Graph)
+from .onnx_export import _Graph, checked_model, feed_dtype, io_types
 
 STATES = ("initial_h", "initial_c")
 WEIGHTS = ("W", "R", "B", "P")
@@ -28,11 +27,7 @@ def node_model(case: OnnxCase, materials: OnnxMaterials | None = None, dtype=np.
                io: str = "network") -> onnx.ModelProto:
     """The one-node model of `case` on `materials` (default: the case's own) in `dtype`, its I/O per `io`."""
     m = case.materialise() if materials is None else materials
-    dtype = _float_dtype(dtype)
-    if io not in IO_FORMS:
-        raise ValueError(f"ONNX export: io={io!r}; allowed: {', '.join(IO_FORMS)}")
-    elem = FLOAT_TYPES[dtype]
-    boundary = TensorProto.FLOAT if io == "float32" else elem
+    dtype, elem, boundary = io_types(dtype, io)
     g = _Graph()
     inner = (lambda name: name) if boundary == elem else (lambda name: g.cast(name, elem, f"{name}/cast"))  # noqa: E731
     node_inputs = [inner("X")] + [g.floats(name, getattr(m, name), dtype) for name in ("W", "R")]
@@ -60,23 +55,14 @@ def node_model(case: OnnxCase, materials: OnnxMaterials | None = None, dtype=np.
     inputs += [helper.make_tensor_value_info(name, boundary, getattr(m, name).shape)
                for name in STATES if getattr(m, name) is not None]
     outputs = [helper.make_tensor_value_info(name, boundary, shape) for name, shape in zip(names, output_shapes(case))]
-    graph = helper.make_graph(g.nodes, case.id, inputs, outputs, initializer=g.initializers,
-                              doc_string=f"ONNX {case.op} node of conformance case {case.id}")
-    opset, ir_version = (BF16_OPSET, BF16_IR_VERSION) if dtype == "bf16" else (OPSET, IR_VERSION)
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset)], ir_version=ir_version,
-                              producer_name="trt-rnn-conformance")
-    onnx.checker.check_model(model, full_check=True)
-    return model
+    return checked_model(g, case.id, inputs, outputs, dtype, f"ONNX {case.op} node of conformance case {case.id}")
 
 
 def node_feeds(case: OnnxCase, materials: OnnxMaterials | None = None, dtype=np.float32, *,
                io: str = "network") -> dict[str, np.ndarray]:
     """The graph inputs of `node_model(case, materials, dtype, io=io)`: X, and the optional inputs the case gives."""
     m = case.materialise() if materials is None else materials
-    precision = "fp32" if io == "float32" else _float_dtype(dtype)
-    if precision == "bf16":
-        raise ValueError("ONNX feeds: NumPy has no bfloat16 dtype; feed a bf16 model with io='float32'")
-    dtype = NUMPY_TYPES[precision]
+    dtype = feed_dtype(dtype, io)
     feeds = {"X": np.ascontiguousarray(m.X, dtype=dtype)}
     if m.sequence_lens is not None:
         feeds["sequence_lens"] = np.ascontiguousarray(m.sequence_lens, dtype=np.int32)
