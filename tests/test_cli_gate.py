@@ -182,8 +182,11 @@ def test_records_are_on_disk_while_the_run_goes_on(tmp_path):
 def interrupt_run(tmp_path, argv, records_before_interrupt):
     """Start `python -m trt_cases run`, wait until it has written some records, send SIGINT; (rc, seconds, doc)."""
     out = tmp_path / "r"
+    # SIGINT at its default in the child even when this test runs as a background job (whose shell ignores SIGINT,
+    # and an ignored SIGINT is inherited: Python would then install no KeyboardInterrupt handler)
     process = subprocess.Popen([sys.executable, "-m", "trt_cases", "run", "--out", str(out), *argv], cwd=ROOT,
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                               preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     try:
         deadline = time.monotonic() + 240
         while time.monotonic() < deadline and process.poll() is None:
@@ -408,11 +411,13 @@ def test_ctrl_c_cancels_a_running_build():
                              direction="BIDIRECTION", seq_lengths=True), "loop")
     sent = []
     timer = threading.Timer(0.3, lambda: (sent.append(time.monotonic()), os.kill(os.getpid(), signal.SIGINT)))
+    saved = signal.signal(signal.SIGINT, signal.default_int_handler)  # also when pytest runs as a background job
     timer.start()
     try:
         with pytest.raises(KeyboardInterrupt):
             build_plan(net)
     finally:
         timer.cancel()
+        signal.signal(signal.SIGINT, saved)
     assert sent and time.monotonic() - sent[0] < 5
     assert not [t for t in threading.enumerate() if t.name == "tensorrt-builder"]
