@@ -34,7 +34,8 @@ def sigmoid(v: np.ndarray) -> np.ndarray:
 
 
 def tanh(v: np.ndarray) -> np.ndarray:
-    return np.tanh(v)
+    """tanh, in place."""
+    return np.tanh(v, out=v)
 
 
 def relu(v: np.ndarray) -> np.ndarray:
@@ -118,12 +119,16 @@ def lstm_step(xw, h, c, R, Rb, cell=TRT_CELL, work=None):
     f = 1.0 - i if cell.input_forget else cell.f(cell.clipped(a_f))
     c_tilde = cell.g(cell.clipped(a_c))
     c_new = f * c
-    c_new += i * c_tilde
+    i *= c_tilde  # i, like c_tilde, is this step's own: a slice of the pre-activations or a fresh array
+    c_new += i
     if cell.P is not None:
         a_o += Po * c_new
     o = cell.f(cell.clipped(a_o))
     state = np.clip(c_new, -cell.clip, cell.clip) if cell.clip_cell_state and cell.clip is not None else c_new.copy()
-    return o * cell.h(state), c_new
+    h_new = cell.h(state)
+    if np.shares_memory(h_new, state):  # h worked in place on the copy: the product can go there too
+        return np.multiply(o, h_new, out=h_new), c_new
+    return o * h_new, c_new
 
 
 def gru_step(xw, h, c, R, Rb, cell=TRT_CELL, work=None):

@@ -37,7 +37,7 @@ import numpy as np
 
 from reference import GATES, RNNDirection, RNNInputMode, RNNOperation
 from reference.rnn_v2 import STEPS, stack_parameters
-from reference.scan import scan
+from reference.scan import fold_recurrent_bias, scan
 
 from ..cases.case import Case
 from ..cases.precision import ROUNDING, SENSITIVITY_FACTOR, TOLERANCE, sensitivity
@@ -251,6 +251,8 @@ def reference_steps(case: Case, materials=None) -> dict:
             for d in range(K):
                 p = layers[K * layer + d]
                 xw = (np.tile(x, len(GATES[op])) if p.W is None else x @ p.W.T) + p.Wb
+                xw, Rb = fold_recurrent_bias("GRU" if op is RNNOperation.GRU else "RNN", xw, p.Rb)
+                p = p._replace(Rb=Rb)  # the reference's arithmetic: Rb already in xw for RNN and LSTM
                 calls = []
                 out, h, c = scan(_recording(STEPS[op], calls), xw, h0[:, K * layer + d], c0[:, K * layer + d],
                                  p.R, p.Rb, lengths, reverse=d == 1)
@@ -286,7 +288,8 @@ def gate_values(op, xw_t, h, R, Rb):
         xz, xr, xh = np.split(xw_t, 3, axis=-1)
         hz, hr, hh = np.split(h @ R.T + Rb, 3, axis=-1)
         return xz + hz, xr + hr, xh + sigmoid(xr + hr) * hh
-    return np.split(xw_t + h @ R.T + Rb, len(GATES[op]), axis=-1)
+    a = xw_t + h @ R.T
+    return np.split(a if Rb is None else a + Rb, len(GATES[op]), axis=-1)  # Rb None: already in xw_t
 
 
 # --- comparing ----------------------------------------------------------------------------------------
