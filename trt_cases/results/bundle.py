@@ -156,9 +156,11 @@ def _polygraphy_writers():
     try:
         from polygraphy.comparator import IterationResult, RunResults
         from polygraphy.json import save_json
+        from polygraphy.logger import G_LOGGER
     except ImportError:
         return (lambda feeds, path: path.write_text(polygraphy_json(feeds)),
                 lambda outputs, path: path.write_text(polygraphy_json(run_results({"reference": [outputs]}))))
+    G_LOGGER.module_severity = G_LOGGER.ERROR  # its "Saving ..." lines would drown the command's own
     return (lambda feeds, path: save_json(feeds, str(path), description="inputs"),
             lambda outputs, path: RunResults([("reference", [IterationResult(dict(outputs), runner_name="reference")])])
             .save(str(path)))
