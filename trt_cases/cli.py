@@ -33,6 +33,7 @@ import pathlib
 import sys
 
 from .results import baseline, baseline_output, known_mismatches, report, records as results, shard
+from .cases.sets import SETS
 from .results.run import DEFAULT_SETS, gate, run, select_backends, select_cases
 
 OK, FAILURES, USAGE, NOTHING_COMPARED, INTERRUPTED = 0, 1, 2, 3, 130
@@ -63,7 +64,8 @@ def _parser():
     sub = parser.add_subparsers(dest="command")
     run_ = sub.add_parser("run", help="run case sets on backends; write results, report.html and summary.md", **epilog)
     run_.add_argument("--set", action="append", metavar="SET",
-                      help=f"seeds, matrix, edge, random:N, a case id or a .json file of cases (repeatable; default {' '.join(DEFAULT_SETS)})")
+                      help=f"{', '.join(SETS)}, random:N, a case id, a .json file of cases, or an ONNX model (MODEL.onnx: a case "
+                           f"per RNN/GRU/LSTM node) (repeatable; default {' '.join(DEFAULT_SETS)})")
     check = sub.add_parser("check", help="compare one case, given by its id, and print the comparisons", **epilog)
     check.add_argument("case_id")
     check.add_argument("--set", action="append", metavar="MODEL.onnx",
