@@ -407,7 +407,9 @@ def test_ctrl_c_cancels_a_running_build():
     from trt_cases.networks.engine import build_plan
     from trt_cases.networks.build import build_network
 
-    net = build_network(Case("LSTM", layer_count=16, hidden_size=16, data_length=16, max_seq_length=5,
+    # A build of about 38 s uninterrupted (TensorRT-RTX 1.7, 2 cores): a Ctrl-C it honours stops it within seconds
+    # (1.4 to 3.1 s measured), far from the 10 s bound even on a loaded machine; one it ignored would run on.
+    net = build_network(Case("LSTM", layer_count=48, hidden_size=16, data_length=16, max_seq_length=5,
                              direction="BIDIRECTION", seq_lengths=True), "loop")
     sent = []
     timer = threading.Timer(0.3, lambda: (sent.append(time.monotonic()), os.kill(os.getpid(), signal.SIGINT)))
@@ -419,5 +421,5 @@ def test_ctrl_c_cancels_a_running_build():
     finally:
         timer.cancel()
         signal.signal(signal.SIGINT, saved)
-    assert sent and time.monotonic() - sent[0] < 5
+    assert sent and time.monotonic() - sent[0] < 10
     assert not [t for t in threading.enumerate() if t.name == "tensorrt-builder"]
