@@ -331,3 +331,13 @@ def test_external_data_half_weights_and_computed_lengths(tmp_path):
     (keras,) = node_cases(model_path("keras_gru"), inputs=str(tmp_path / "in.npz"))
     m = keras.materialise()
     assert keras.batch_size == 2 and m.sequence_lens.tolist() == [8, 8] and not m.X.any()
+
+
+def test_check_names_the_model_in_its_re_run_line(capsys):
+    """A model node's id is found only with its model: the re-run line `check` prints carries `--set MODEL`."""
+    from trt_cases.cli import main
+
+    model = str(MODELS / "torch_gru.onnx")
+    (case,) = node_cases(model)
+    assert main(["check", case.id, "--set", model, "--backend", "onnxruntime"]) == 0
+    assert f"re-run: python -m trt_cases check {case.id} --set {model} --backend onnxruntime" in capsys.readouterr().out

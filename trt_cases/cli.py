@@ -30,6 +30,7 @@ import datetime
 import json
 import os
 import pathlib
+import shlex
 import sys
 
 from .results import baseline, baseline_output, known_mismatches, report, records as results, shard
@@ -279,7 +280,9 @@ def _check_line(record) -> str:
              + f": observed {record.observed!r}, expected {record.expected!r}",
              f"  max abs error {record.max_abs:.3e} (allowed {record.allowed:.3e}), max rel error {record.max_rel:.3e}"]
     lines += [f"  note: {text}" for text in (record.note, record.reason) if text]
-    lines.append(f"  re-run: python -m trt_cases check {record.case} --backend {record.backend}")
+    model = (record.spec or {}).get("model")  # a model node's id is found only with its model
+    where = f" --set {shlex.quote(model)}" if model else ""
+    lines.append(f"  re-run: python -m trt_cases check {record.case}{where} --backend {record.backend}")
     return "\n".join(lines)
 
 

@@ -6,6 +6,7 @@ The tolerances come from the precision model (`trt_cases.cases.precision`); `com
 from __future__ import annotations
 
 import dataclasses
+import shlex
 
 import numpy as np
 
@@ -33,6 +34,7 @@ class Comparison:
     mean_abs: float = 0.0
     mean_allowed: float = float("inf")  # inf: no systematic bound at this precision
     worst_timestep: int | None = None  # the worst element's timestep, where it lies in the output sequence
+    model: str = ""  # the model file a model node's case comes from (its id is found only with it)
 
     def __bool__(self) -> bool:
         return self.passed
@@ -57,7 +59,8 @@ class Comparison:
                          f" {MEAN_FACTOR:g} x the mean error of a faithful {self.precision} emulation)")
         if self.note:
             lines.append(f"  note: {self.note}")
-        lines.append(f"  re-run: python -m trt_cases check {self.case_id} --backend {self.backend}")
+        where = f" --set {shlex.quote(self.model)}" if self.model else ""
+        lines.append(f"  re-run: python -m trt_cases check {self.case_id}{where} --backend {self.backend}")
         return "\n".join(lines)
 
 
@@ -103,7 +106,8 @@ def compare(case: Case, expected, actual, backend: str, precision: str) -> Compa
             f"of a faithful {precision} emulation), though the max is within its tolerance")
     return Comparison(case.id, backend, precision, passed, max_abs, max_rel, allowed, scale,
                       case.output_names[k], index, float(actual[k][index]), float(expected[k][index]), note,
-                      mean_abs, mean_allowed, index[case.time_axis] if k == 0 and index else None)
+                      mean_abs, mean_allowed, index[case.time_axis] if k == 0 and index else None,
+                      getattr(case, "model", ""))
 
 
 def _mean_magnitude(expected) -> float:
