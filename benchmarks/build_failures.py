@@ -3,7 +3,7 @@
 Builds the loop and drop-in networks of 576 cases per path (RELU, TANH, LSTM, GRU; both directions
 and input modes; layers 1, 2, 4; hidden size 1, 2; batch dims (), 1, 2, 1x3, 3x1, 2x3; S 1, 2, 5;
 with and without lengths and states) and prints, per path, how many failed and every case where
-`trt_cases/known_build_failures.json` disagrees with what the builder did.
+`trt_cases/results/known_build_failures.json` disagrees with what the builder did.
 
     python benchmarks/build_failures.py
 """

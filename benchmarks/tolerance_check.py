@@ -15,7 +15,7 @@ activation off by that relative error: an engine with a small systematic bug, wh
 the bounds. `--set` takes what `python -m trt_cases run --set` takes, plus `hypothesis:N`: N cases drawn from
 `trt_cases.cases.strategies.cases()` with a fixed seed (derandomized), so every machine draws the same
 ones. A backend that cannot run here is reported as skipped with its reason; a case that raises is
-counted as an error and the run goes on. Known mismatches (`trt_cases/known_mismatches.json`) are
+counted as an error and the run goes on. Known mismatches (`trt_cases/results/known_mismatches.json`) are
 marked, not hidden. Exit status 1 if any case is over a bound (known mismatches excepted).
 """
 

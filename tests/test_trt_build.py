@@ -5,7 +5,7 @@ For every case of `seeds`, `matrix`, `edge` and drawn cases, each path's network
 serialized plan with the installed builder (TensorRT-RTX in CI, no GPU needed), and its outputs'
 names, shapes and dtypes equal the reference's. A builder error fails with the builder's log.
 These tests check building, not numbers: no engine runs here. A known builder failure
-(`trt_cases/known_build_failures.json`) is a strict expected failure: it must fail with its error.
+(`trt_cases/results/known_build_failures.json`) is a strict expected failure: it must fail with its error.
 """
 
 import dataclasses
@@ -84,7 +84,7 @@ def test_known_builder_failure_is_listed_and_still_fails(path, request):
     if known is None:
         pytest.skip(f"no known builder failure of {RT.label} on the {path} path of {case.id}")
     request.applymarker(pytest.mark.xfail(strict=True, raises=BuildError, reason=f"known builder failure of {RT.label}: "
-                                          f"{known['error']} (trt_cases/known_build_failures.json)"))
+                                          f"{known['error']} (trt_cases/results/known_build_failures.json)"))
     with pytest.raises(BuildError) as error:
         check_builds_unlisted(case, path)
     assert known["error"] in str(error.value), str(error.value)  # the recorded error, not another one
