@@ -51,7 +51,7 @@ def pytest_addoption(parser):
     group.addoption("--builder-optimization-level", metavar="N",
                     help="TensorRT builder optimisation level 0-5 for the GPU tests (sets TRT_RNN_BUILDER_OPT_LEVEL)")
     group.addoption("--onnx-model", action="append", default=[], metavar="PATH",
-                    help="add every RNN/GRU/LSTM node of this ONNX model to the GPU tests (tensorrt-onnx-* backends; "
+                    help="add every RNN/GRU/LSTM node of this ONNX model to the GPU tests (tensorrt-onnx-* and torch-cuda-* backends; "
                          "repeatable)")
     group.addoption("--onnx-shape", action="append", default=[], metavar="NAME=DIMS",
                     help="a shape for --onnx-model, e.g. x=1x20x64 (NAME: a graph input or a node's X; repeatable)")
