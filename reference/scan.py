@@ -43,21 +43,21 @@ def run_direction(op: str, cell: Cell, x, W, R, Wb, Rb, h0, c0, lengths=None, re
     S*N*G*H values, holds `xw` if given (a caller running several directions reuses one: a fresh 64 MB
     array costs more in page faults than the additions over it).
 
-    For RNN and LSTM, Rb joins `xw` before the scan (`fold_recurrent_bias`); `trt_cases.executor.trace`
-    repeats this arithmetic to the bit."""
-    gate_count = R.shape[0] // R.shape[1]
-    xw = np.tile(x, gate_count) if W is None else project(x, W, projection)
-    xw += Wb
-    xw, Rb = fold_recurrent_bias(op, xw, Rb)
+    For RNN and LSTM, Rb joins `xw` before the scan (`input_contribution`, which `trt_cases.executor.trace`
+    calls too, so its steps see the same numbers to the bit)."""
+    xw, Rb = input_contribution(op, x, W, R, Wb, Rb, projection)
     work = np.empty((x.shape[1], R.shape[0]), dtype=xw.dtype)
     step = functools.partial(STEPS[op], cell=cell, work=work)
     return scan(step, xw, h0, c0, R, Rb, lengths, reverse, out)
 
 
-def fold_recurrent_bias(op: str, xw, Rb):
-    """`(xw + Rb, None)` for RNN and LSTM, whose steps add Rb linearly: one addition over every timestep at once
-    instead of one per step (7% of the LSTM benchmark). GRU keeps Rb in its step: with linear_before_reset=1
-    its hidden part is multiplied by r."""
+def input_contribution(op: str, x, W, R, Wb, Rb, projection=None):
+    """`(xw, Rb)` for the scan: `xw = x·W^T + Wb` for every timestep (W None: SKIP, the input once per gate),
+    with Rb in it for RNN and LSTM, whose steps add Rb linearly (one addition over every timestep at once
+    instead of one per step: 7% of the LSTM benchmark); the Rb left for the step is then None. GRU keeps Rb
+    in its step: with linear_before_reset=1 its hidden part is multiplied by r."""
+    xw = np.tile(x, R.shape[0] // R.shape[1]) if W is None else project(x, W, projection)
+    xw += Wb
     if Rb is None or op == "GRU":
         return xw, Rb
     xw += Rb

@@ -37,7 +37,7 @@ import numpy as np
 
 from reference import GATES, RNNDirection, RNNInputMode, RNNOperation
 from reference.rnn_v2 import STEPS, stack_parameters
-from reference.scan import fold_recurrent_bias, scan
+from reference.scan import input_contribution, scan
 
 from ..cases.case import Case
 from ..cases.precision import ROUNDING, SENSITIVITY_FACTOR, TOLERANCE, sensitivity
@@ -250,8 +250,7 @@ def reference_steps(case: Case, materials=None) -> dict:
             halves = []
             for d in range(K):
                 p = layers[K * layer + d]
-                xw = (np.tile(x, len(GATES[op])) if p.W is None else x @ p.W.T) + p.Wb
-                xw, Rb = fold_recurrent_bias("GRU" if op is RNNOperation.GRU else "RNN", xw, p.Rb)
+                xw, Rb = input_contribution("GRU" if op is RNNOperation.GRU else "RNN", x, p.W, p.R, p.Wb, p.Rb)
                 p = p._replace(Rb=Rb)  # the reference's arithmetic: Rb already in xw for RNN and LSTM
                 calls = []
                 out, h, c = scan(_recording(STEPS[op], calls), xw, h0[:, K * layer + d], c0[:, K * layer + d],
