@@ -80,8 +80,12 @@ class Case:
         if self.cell_state and self.op != "LSTM":
             raise ValueError(f"cell_state is set but op={self.op}: only LSTM has a cell state")
 
-    output_names = OUTPUT_NAMES
     time_axis = -2  # of `output` (N..., S, K*H)
+
+    @property
+    def output_names(self) -> tuple:
+        """The outputs this case's layer has, in the order every backend returns them: `cell` for LSTM only."""
+        return OUTPUT_NAMES if self.op == "LSTM" else OUTPUT_NAMES[:2]
 
     @property
     def K(self) -> int:

@@ -13,7 +13,6 @@ from __future__ import annotations
 from ..networks import trt_api
 from ..cases.case import Case
 from ..networks.engine import build_plan
-from ..cases.case import OUTPUT_NAMES
 from ..networks.build import build_network
 from ..cases.onnx_case import OnnxCase
 from . import ONLY_ONNX
@@ -55,8 +54,7 @@ class BuildCheckRunner:
         self._network = (None, None)
         net = net or build_network(case, self.path, precision=self.network_precision)
         got = [(net.network.get_output(i).name, tuple(net.network.get_output(i).shape)) for i in range(net.network.num_outputs)]
-        names = case.output_names if isinstance(case, OnnxCase) else OUTPUT_NAMES
-        want = [(name, out.shape) for name, out in zip(names, run_reference(case))]
+        want = [(name, out.shape) for name, out in zip(case.output_names, run_reference(case))]
         if got != want:
             raise AssertionError(f"{self.path} network of {case.id} has outputs {got}; the reference's are {want}")
         _, seconds = build_plan(net)

@@ -17,7 +17,6 @@ import numpy as np
 
 from ..networks import trt_api
 from ..cases.case import Case
-from ..cases.case import OUTPUT_NAMES
 from ..cases.onnx_case import OnnxCase
 from .onnx_probe import node_refusal, parser_refusal
 from . import ONLY_ONNX
@@ -98,5 +97,5 @@ class SimulatedRunner:
             net = build_network(case, self.path, precision=self.network_precision or "fp32", io=self.io,
                                 materials=materials)
         values = execute(net.network, net.feeds, rounding=self.rounding)
-        names = case.output_names if isinstance(case, OnnxCase) else OUTPUT_NAMES[:3 if case.op == "LSTM" else 2]
+        names = case.output_names
         return tuple(np.asarray(values[name], dtype=np.float64) for name in names)
