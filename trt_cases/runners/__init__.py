@@ -19,6 +19,30 @@ from ..cases.case import Case
 ONLY_ONNX = "an ONNX-operator case runs on the onnx path only"
 
 
+class Probed:
+    """What `unsupported(case)` had to compute to answer for an ONNX-operator case (the parsed network, an
+    onnxruntime session, outputs), kept for the `infer(case)` that follows on the same case: done once."""
+
+    def __init__(self):
+        self.case, self.value = None, None
+
+    def keep(self, case, value) -> None:
+        self.case, self.value = case, value
+
+    def holds(self, case) -> bool:
+        return self.value is not None and self.case == case
+
+    def get(self, case):
+        """The value kept for `case`, or None (kept for the next call too)."""
+        return self.value if self.holds(case) else None
+
+    def take(self, case):
+        """The value kept for `case`, or None; forgotten either way."""
+        value = self.get(case)
+        self.case, self.value = None, None
+        return value
+
+
 class Runner(Protocol):
     name: str
     precision: str

@@ -15,7 +15,7 @@ from ..cases.case import Case
 from ..networks.engine import build_plan
 from ..networks.build import build_network
 from ..cases.onnx_case import OnnxCase
-from . import ONLY_ONNX
+from . import ONLY_ONNX, Probed
 from .onnx_probe import node_refusal, parser_refusal
 from .reference_runner import run_reference
 
@@ -34,7 +34,7 @@ class BuildCheckRunner:
         self.precision = PRECISIONS[self.network_precision]
         self.name = f"build-{path}" + ("" if precision is None else f"-{precision}")
         self.build_seconds = 0.0
-        self._network = (None, None)  # (case, network) of the last ONNX-operator case parsed in `unsupported`
+        self._network = Probed()  # the network of the last ONNX-operator case parsed in `unsupported`
 
     def unsupported(self, case: Case) -> str | None:
         """Why this path cannot be built here (no TensorRT API, or an ONNX parser that refuses the model)."""
@@ -43,16 +43,14 @@ class BuildCheckRunner:
         reason = trt_api.missing(self.path)
         if reason is None and isinstance(case, OnnxCase):  # the node itself is the probe: parse it once, keep it
             reason, net = node_refusal(case, self.network_precision)
-            self._network = (case, net)
+            self._network.keep(case, net)
         elif reason is None and self.path == "onnx":
             reason = parser_refusal(case, self.network_precision)
         return reason
 
     def infer(self, case: Case):
         """Build the case's network and plan; raise if it fails or its outputs differ from the reference's."""
-        net = self._network[1] if self._network[0] == case else None
-        self._network = (None, None)
-        net = net or build_network(case, self.path, precision=self.network_precision)
+        net = self._network.take(case) or build_network(case, self.path, precision=self.network_precision)
         got = [(net.network.get_output(i).name, tuple(net.network.get_output(i).shape)) for i in range(net.network.num_outputs)]
         want = [(name, out.shape) for name, out in zip(case.output_names, run_reference(case))]
         if got != want:

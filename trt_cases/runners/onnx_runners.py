@@ -34,6 +34,7 @@ import numpy as np
 
 from ..cases.case import Case, Materials
 from ..cases.onnx_case import OnnxCase
+from . import Probed
 
 
 def run_onnxruntime(case: Case, materials: Materials | None = None):
@@ -126,14 +127,14 @@ class OnnxRuntimeRunner:
     precision = "float32"
 
     def __init__(self):
-        self._session = (None, None)  # (case, session) of the last ONNX-operator case asked about
+        self._session = Probed()  # the session of the last ONNX-operator case asked about
 
     def unsupported(self, case: Case) -> str | None:
         missing = _missing("onnx", "onnxruntime")
         if missing or not isinstance(case, OnnxCase):
             return missing
         try:
-            self._session = (case, onnxruntime_session(case))
+            self._session.keep(case, onnxruntime_session(case))
         except Exception as exc:  # not onnxruntime's refusal: `infer` raises it again, and the record is an error
             return onnxruntime_refusal(exc) if _from_library(exc, "onnxruntime") else None
         return None
@@ -143,7 +144,7 @@ class OnnxRuntimeRunner:
             return run_onnxruntime(case)
         from ..networks.onnx_node import node_feeds
 
-        session = self._session[1] if self._session[0] == case else onnxruntime_session(case)
+        session = self._session.get(case) or onnxruntime_session(case)
         return tuple(np.asarray(out, dtype=np.float64) for out in session.run(None, node_feeds(case, dtype=np.float32)))
 
 
@@ -152,7 +153,7 @@ class OnnxReferenceRunner:
     precision = "float64"
 
     def __init__(self):
-        self._outputs = (None, None)  # (case, outputs) of the last ONNX-operator case tried in `unsupported`
+        self._outputs = Probed()  # the outputs of the last ONNX-operator case tried in `unsupported`
 
     def unsupported(self, case: Case) -> str | None:
         missing = _missing("onnx")
@@ -160,7 +161,7 @@ class OnnxReferenceRunner:
             return missing
         if isinstance(case, OnnxCase):  # it refuses only when it runs (an unknown RNN activation): try it once
             try:
-                self._outputs = (case, run_onnx_reference_node(case))
+                self._outputs.keep(case, run_onnx_reference_node(case))
             except Exception as exc:  # not its refusal: `infer` raises it again, and the record is an error
                 if not _from_library(exc, "onnx.reference"):
                     return None
@@ -173,9 +174,7 @@ class OnnxReferenceRunner:
 
     def infer(self, case: Case):
         if isinstance(case, OnnxCase):
-            outputs = self._outputs[1] if self._outputs[0] == case else run_onnx_reference_node(case)
-            self._outputs = (None, None)
-            return outputs
+            return self._outputs.take(case) or run_onnx_reference_node(case)
         return run_onnx_reference(case)
 
 

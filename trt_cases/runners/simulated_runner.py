@@ -19,7 +19,7 @@ from ..networks import trt_api
 from ..cases.case import Case
 from ..cases.onnx_case import OnnxCase
 from .onnx_probe import node_refusal, parser_refusal
-from . import ONLY_ONNX
+from . import ONLY_ONNX, Probed
 
 PATHS = ("loop", "drop-in", "onnx")
 # Network precision -> the compute precision that picks the tolerance row in compare.TOLERANCE.
@@ -50,7 +50,7 @@ class SimulatedRunner:
             raise ValueError("io='float32' needs a precision (the exact runner simulates the float32 network)")
         self.path, self.network_precision, self.io = path, precision, io
         self.rounding = "none" if precision is None else "network"
-        self._network = (None, None)  # (case, network) of the last ONNX-operator case parsed in `unsupported`
+        self._network = Probed()  # the network of the last ONNX-operator case parsed in `unsupported`
         self.precision = "float64" if precision is None else PRECISIONS[precision]
         self.name = f"simulated-{path}" + ("" if precision is None else f"-{precision}") + \
             ("-autocast" if io == "float32" else "")
@@ -77,7 +77,7 @@ class SimulatedRunner:
             reason = "onnx is not installed (the onnx path parses the case's ONNX export)"
         if reason is None and isinstance(case, OnnxCase):  # the node itself is the probe: parse it once, keep it
             reason, net = node_refusal(case, self.network_precision or "fp32", self.io)
-            self._network = (case, net)
+            self._network.keep(case, net)
         elif reason is None and self.path == "onnx" and self.network_precision is not None:
             reason = parser_refusal(case, self.network_precision, self.io)
         return reason
@@ -88,12 +88,12 @@ class SimulatedRunner:
         from ..executor import execute
         from ..networks.build import build_network
 
-        reason = self.unsupported(case)
-        if reason is not None:
-            raise RuntimeError(f"{self.name} cannot run {case.id}: {reason}")
-        net = self._network[1] if materials is None and self._network[0] == case else None
-        self._network = (None, None)
-        if net is None:
+        if not (materials is None and self._network.holds(case)):  # else `unsupported` said yes and kept the network
+            reason = self.unsupported(case)
+            if reason is not None:
+                raise RuntimeError(f"{self.name} cannot run {case.id}: {reason}")
+        net = self._network.take(case)
+        if net is None or materials is not None:
             net = build_network(case, self.path, precision=self.network_precision or "fp32", io=self.io,
                                 materials=materials)
         values = execute(net.network, net.feeds, rounding=self.rounding)
