@@ -34,6 +34,7 @@ import shlex
 import sys
 
 from .results import baseline, baseline_output, known_mismatches, report, records as results, shard
+from .cases.case import PRECISIONS
 from .cases.sets import SETS
 from .results.run import DEFAULT_SETS, gate, run, select_backends, select_cases
 
@@ -76,7 +77,7 @@ def _parser():
     export.add_argument("case_id")
     export.add_argument("--out", required=True, help="a new or empty folder for the bundle")
     export.add_argument("--set", action="append", metavar="MODEL.onnx", help="a model whose node ids to resolve (repeatable)")
-    export.add_argument("--precision", choices=["fp32", "tf32", "fp16", "bf16"], help="the case at this precision")
+    export.add_argument("--precision", choices=PRECISIONS, help="the case at this precision")
     for p in (run_, check, export):
         p.add_argument("--shape", action="append", default=[], metavar="NAME=DIMS",
                        help="a model's input shape, e.g. x=1x20x64 (NAME: a graph input or a recurrent node's X; repeatable)")
