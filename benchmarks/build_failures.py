@@ -26,7 +26,7 @@ def grid():
 
 
 def main():
-    env = known_mismatches.environment()
+    env = known_mismatches.versions()
     print(env.get("tensorrt"))
     for path in ("loop", "drop-in"):
         built = failed = disagree = 0

@@ -86,7 +86,7 @@ def weights_as_inputs_rate(examples=200):
 
     shape = matrix()[45]
     runner = TensorRTRunner("loop", "fp32", weights_as_inputs=True)
-    reason = runner.unsupported(shape)
+    reason = runner.prepare(shape)
     if reason:
         return f"{runner.name:34} not run: {reason}"
     with tempfile.TemporaryDirectory() as cache:
@@ -116,7 +116,7 @@ def tensorrt_row(name, runner, cases, repeat, timings):
                     outputs = got  # the warm pass serves the same engines; its outputs are the same
                 if label == "warm":
                     case_4490 = dataclasses.replace(ISSUE_4490, precision=cases[0].precision)
-                    timings[name] = median_ms(trt, case_4490, repeat) if trt.unsupported(case_4490) is None else None
+                    timings[name] = median_ms(trt, case_4490, repeat) if trt.prepare(case_4490) is None else None
     worst = 0.0
     for case, actual in zip(cases, outputs):
         expected = run_reference(case)
@@ -133,11 +133,11 @@ def main():
     parser.add_argument("--repeat", type=int, default=200)
     args = parser.parse_args()
     rows, timings = [], {}
-    for name, factory in gpu_backends().items():
-        runner = factory()
+    for name, spec in gpu_backends().items():
+        runner = spec.create()
         precision = CASE_PRECISION[runner.precision]
         cases = [dataclasses.replace(c, precision=precision) for c in matrix()]
-        reason = runner.unsupported(cases[0])
+        reason = runner.prepare(cases[0])
         if reason:
             rows.append(f"{name:34} not run: {reason}")
             continue
@@ -148,7 +148,7 @@ def main():
         cold = cases_per_second(runner, cases)
         warm = cases_per_second(runner, cases)
         case_4490 = dataclasses.replace(ISSUE_4490, precision=precision)
-        timings[name] = median_ms(runner, case_4490, args.repeat) if runner.unsupported(case_4490) is None else None
+        timings[name] = median_ms(runner, case_4490, args.repeat) if runner.prepare(case_4490) is None else None
         rows.append(f"{name:34} worst error {error:.2e}  {cold:7.1f} cases/s cold, {warm:7.1f} warm"
                     + (f"  issue-4490 LSTM {timings[name]:.3f} ms" if timings[name] else ""))
     rows.append(weights_as_inputs_rate())

@@ -20,7 +20,7 @@ import time
 
 from trt_cases.cases.precision import TOLERANCE
 from trt_cases.results.compare import compare
-from trt_cases.results.run import select_cases
+from trt_cases.cases.selection import select_cases
 from trt_cases.runners.reference_runner import run_reference
 from trt_cases.runners.simulated_runner import PRECISIONS, SimulatedRunner
 

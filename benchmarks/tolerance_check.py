@@ -66,7 +66,7 @@ def hypothesis_cases(count: int) -> list:
 
 
 def select(specs) -> list:
-    from trt_cases.results.run import select_cases
+    from trt_cases.cases.selection import select_cases
 
     cases = []
     for spec in specs:
@@ -89,7 +89,7 @@ class EmulatedBug:
         self.activation, self.error = activation, error
         self.name = f"emulated-{activation}-{error:g}"
 
-    def unsupported(self, case):
+    def prepare(self, case):
         return None
 
     def infer(self, case):
@@ -114,7 +114,7 @@ def pytest_monkeypatch():
 
 def runner_for(name: str):
     """The runner called `name`: any backend `python -m trt_cases run` knows, torch-cpu-float32, or emulated-*."""
-    from trt_cases.results.run import all_backends
+    from trt_cases.runners.registry import backends as all_backends
 
     if name.startswith("emulated-"):
         _, activation, error = name.split("-", 2)
@@ -127,7 +127,7 @@ def runner_for(name: str):
     backends = all_backends()
     if name not in backends:
         raise ValueError(f"unknown backend {name!r}; allowed: torch-cpu-float32, {', '.join(backends)}")
-    return backends[name]()
+    return backends[name].create()
 
 
 def check(name: str, cases, xfails, env, show: int) -> bool:
@@ -144,7 +144,7 @@ def check(name: str, cases, xfails, env, show: int) -> bool:
     try:
         for case in cases:
             case = dataclasses.replace(case, precision=CASE_PRECISION.get(runner.precision, "fp32"))
-            reason = runner.unsupported(case)
+            reason = runner.prepare(case)
             if reason:
                 counts["skipped"] += 1
                 reasons[reason] = reasons.get(reason, 0) + 1
@@ -197,7 +197,7 @@ def main(argv=None) -> int:
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    xfails, env = known_mismatches.load(), known_mismatches.environment()
+    xfails, env = known_mismatches.load(), known_mismatches.versions()
     print(f"{len(cases)} cases ({', '.join(args.set or DEFAULT_SETS)})")
     ok = True
     for name in args.backend or DEFAULT_BACKENDS:

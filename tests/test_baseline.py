@@ -11,7 +11,11 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-from trt_cases.results import baseline, records as results, run, timing
+from helpers import specs
+from trt_cases.cases.selection import select_cases
+from trt_cases.results import baseline, records as results
+from trt_cases.run import run, timing
+from trt_cases.runners.base import Runner
 from trt_cases.cli import main
 
 LSTM = "lstm-bi-skip-L2-H8-S5-E8-B2x3-lens-h0-c0-fp32-s17"
@@ -184,14 +188,14 @@ def test_an_unwritable_report_file_is_bad_input(tmp_path, capsys):
 
 # -- the measurements behind --timing: repeated inferences after a warm-up one
 
-class WarmingRunner:
+class WarmingRunner(Runner):
     """A backend whose first inference is slow (warm-up) and the next ones fast; returns the reference's outputs."""
     name, precision = "warming", "float32"
 
     def __init__(self):
         self.calls = []
 
-    def unsupported(self, case):
+    def prepare(self, case):
         return None
 
     def infer(self, case):
@@ -205,7 +209,7 @@ class WarmingRunner:
 
 def test_timing_repeats_exclude_the_warm_up_and_record_the_median():
     runner = WarmingRunner()
-    (r,), _ = run.run(run.select_cases([TANH]), {"warming": lambda: runner}, timing_repeats=4)
+    (r,), _ = run(select_cases([TANH]), specs({"warming": lambda: runner}), timing_repeats=4)
     assert r.status == "passed" and len(runner.calls) == 5
     assert len(r.run_seconds_samples) == 4 and max(r.run_seconds_samples) < 0.05
     assert r.run_seconds == sorted(r.run_seconds_samples)[1] / 2 + sorted(r.run_seconds_samples)[2] / 2
@@ -213,7 +217,7 @@ def test_timing_repeats_exclude_the_warm_up_and_record_the_median():
 
 def test_without_timing_repeats_one_inference_and_no_samples():
     runner = WarmingRunner()
-    (r,), _ = run.run(run.select_cases([TANH]), {"warming": lambda: runner})
+    (r,), _ = run(select_cases([TANH]), specs({"warming": lambda: runner}))
     assert len(runner.calls) == 1 and r.run_seconds_samples is None and r.run_seconds >= 0.05
     assert timing.samples(runner.infer, None, 0) is None
 

@@ -163,7 +163,7 @@ def test_the_default_run_reaches_the_traps():
     at 88.7), and the default run has ragged bidirectional, batch dims with lengths, and bidirectional
     stacks with initial states."""
     from trt_cases.executor.trace import reference_steps
-    from trt_cases.results.run import DEFAULT_SETS, select_cases
+    from trt_cases.cases.selection import DEFAULT_SETS, select_cases
 
     default = select_cases(DEFAULT_SETS)
     for op in ("RELU", "TANH", "LSTM", "GRU"):

@@ -15,11 +15,14 @@ import numpy as np
 import pytest
 
 from trt_cases.cases import limits
-from trt_cases.results import records as results, run as run_module
+from trt_cases.results import records as results
+from trt_cases.run import gate
+from trt_cases.runners import registry
+from trt_cases.runners.base import Runner
 from trt_cases.networks import trt_api
 from trt_cases.cases.case import Case
 from trt_cases.cli import main
-from trt_cases.results.progress import Progress
+from trt_cases.run.progress import Progress
 from trt_cases.runners.reference_runner import run_reference
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
@@ -27,17 +30,17 @@ CASE = "relu-uni-linear-L1-H5-S4-E7-B1x3-fp32-s1"  # the first seeds case; onnxr
 needs_builder = pytest.mark.skipif(trt_api.missing("loop") is not None, reason=f"{trt_api.missing('loop')}")
 
 
-class Stub:
+class Stub(Runner):
     """A backend whose behaviour a test sets: cannot run, raises, or returns given outputs."""
     kind, precision = "oracle", "float64"
 
     def __init__(self, name, reason=None, raises=None, offset=None):
         self.name, self.reason, self.raises, self.offset = name, reason, raises, offset
 
-    def unsupported(self, case):
+    def prepare(self, case):
         return self.reason
 
-    def infer(self, case):
+    def infer(self, case, materials=None):
         if self.raises:
             raise self.raises
         return tuple(o + self.offset for o in run_reference(case))
@@ -46,10 +49,11 @@ class Stub:
 @pytest.fixture
 def stubs(monkeypatch):
     """Add stub backends to the ones the command line can name."""
-    real = run_module.all_backends
+    real = registry.backends
 
     def add(**factories):
-        monkeypatch.setattr(run_module, "all_backends", lambda: {**real(), **factories})
+        specs = {name: registry.BackendSpec(name, "oracle", factory) for name, factory in factories.items()}
+        monkeypatch.setattr(registry, "backends", lambda: {**real(), **specs})
     return add
 
 
@@ -62,7 +66,7 @@ def run_cli(tmp_path, *argv):
 def test_named_backend_that_cannot_run_exits_3_with_its_reason(tmp_path, capsys):
     from trt_cases.runners.trt_runner import TensorRTRunner
 
-    reason = TensorRTRunner("loop", "fp32").unsupported(Case.from_id(CASE))
+    reason = TensorRTRunner("loop", "fp32").prepare(Case.from_id(CASE))
     if reason is None:
         pytest.skip("tensorrt-loop-fp32 can run here; the gate is tested with a stub below")
     assert run_cli(tmp_path, "--set", CASE, "--backend", "tensorrt-loop-fp32") == 3
@@ -91,10 +95,10 @@ def test_backends_not_named_may_skip(tmp_path, capsys, stubs):
     records = [results.Record(case=CASE, backend="onnxruntime", kind="oracle", precision="float64", status="passed"),
                results.Record(case=CASE, backend="stub-absent", kind="oracle", precision="float64", status="skipped",
                               reason="stub")]
-    assert run_module.gate(records) == (0, [])
-    assert run_module.gate(records, named=["stub-absent"])[0] == 3
+    assert gate(records) == (0, [])
+    assert gate(records, named=["stub-absent"])[0] == 3
     failed = [*records, results.Record(case=CASE, backend="x", kind="oracle", precision="float64", status="failed")]
-    assert run_module.gate(failed, named=["stub-absent"])[0] == 1  # failures come first
+    assert gate(failed, named=["stub-absent"])[0] == 1  # failures come first
 
 
 @needs_builder

@@ -1,6 +1,9 @@
 """The comparator: tolerances from one table and the case's sensitivity, failures that say everything."""
 
 import numpy as np
+
+from helpers import specs
+from trt_cases.runners.base import Runner
 import pytest
 
 from trt_cases import Case
@@ -126,19 +129,19 @@ def test_large_error_where_the_reference_is_exactly_zero_fails_cleanly():
 
 def test_a_failing_comparison_reaches_results_json_and_the_report(tmp_path):
     from trt_cases.results import report, records as results
-    from trt_cases.results.run import run
+    from trt_cases.run import run
 
-    class MasksNothing:
+    class MasksNothing(Runner):
         """A backend whose outputs past the length are 5 instead of 0."""
         name, precision, kind = "masks-nothing", "float32", "oracle"
 
-        def unsupported(self, case):
+        def prepare(self, case):
             return None
 
         def infer(self, case):
             return masked_outputs_set_to(5.0)[1]
 
-    records, outputs = run([LENGTHS_CASE], {"masks-nothing": MasksNothing})
+    records, outputs = run([LENGTHS_CASE], specs({"masks-nothing": MasksNothing}))
     document = results.read(results.write(tmp_path, records, outputs, sets=["test"]))
     [record] = document["records"]
     assert (record["case"], record["status"], record["max_abs"]) == (LENGTHS_CASE.id, "failed", 5.0)
@@ -197,19 +200,19 @@ def test_tolerance_check_reports_ratios_and_fails_an_engine_with_a_small_systema
 
 def test_outputs_that_cannot_be_compared_are_an_error_record_and_the_run_goes_on(tmp_path):
     from trt_cases.results import records as results
-    from trt_cases.results.run import run
+    from trt_cases.run import run
 
-    class WrongShape:
+    class WrongShape(Runner):
         name, precision, kind = "wrong-shape", "float32", "oracle"
 
-        def unsupported(self, case):
+        def prepare(self, case):
             return None
 
         def infer(self, case):
             expected = run_reference(case)
             return (expected[0][..., :1],) + expected[1:]
 
-    records, outputs = run([CASE, LENGTHS_CASE], {"wrong-shape": WrongShape})
+    records, outputs = run([CASE, LENGTHS_CASE], specs({"wrong-shape": WrongShape}))
     document = results.read(results.write(tmp_path, records, outputs, sets=["test"]))
     assert [r["status"] for r in document["records"]] == ["error", "error"]
     assert "wrong-shape output output has shape" in document["records"][0]["reason"]

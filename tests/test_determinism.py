@@ -86,7 +86,7 @@ def test_the_build_failures_file_is_valid():
 @pytest.mark.trt_build
 @pytest.mark.skipif(trt_api.load() is None, reason="neither tensorrt nor TensorRT-RTX is installed")
 def test_run_reports_the_known_builder_failure_as_xfail(tmp_path, capsys):
-    if known_mismatches.find_build_failure("build-loop", KNOWN_FAILING, known_mismatches.environment()) is None:
+    if known_mismatches.find_build_failure("build-loop", KNOWN_FAILING, known_mismatches.versions()) is None:
         pytest.skip(f"no known builder failure listed for {trt_api.load().label}")
     out = tmp_path / "r"
     assert main(["run", "--set", KNOWN_FAILING, "--backend", "build-loop", "--backend", "build-onnx",

@@ -6,13 +6,15 @@ import pathlib
 
 import numpy as np
 
+from helpers import specs
+
 from trt_cases.cases.case import Case
 from trt_cases.cases.families import case_from_json
 from trt_cases.cases.model import node_cases
 from trt_cases.cases.onnx_case import OnnxCase
 from trt_cases.results import records
 from trt_cases.results.inputs import materials_of, read_stored
-from trt_cases.results.run import run
+from trt_cases.run import run
 from trt_cases.runners.reference_runner import ReferenceRunner
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
@@ -27,14 +29,14 @@ def test_stored_inputs_replay_the_reference(tmp_path, monkeypatch):
                       initial_c=True, clip=2.0, layout=1, seed=2),
              OnnxCase("GRU", linear_before_reset=1, bias=False, seed=4),
              *node_cases("tests/models/lstm_peepholes.onnx")]
-    found, outputs = run(cases, {"reference": ReferenceRunner})
+    found, outputs = run(cases, specs({"reference": ReferenceRunner}))
     records.write(tmp_path, found, outputs, sets=["test"])
     document = json.loads((tmp_path / "results.json").read_text())
     with np.load(tmp_path / "outputs.npz", allow_pickle=False) as data:
         stored = {key: data[key] for key in data.files}
-    specs = {r["case"]: r["spec"] for r in document["records"]}
-    assert set(specs) == {c.id for c in cases}
-    for case_id, spec in specs.items():
+    written = {r["case"]: r["spec"] for r in document["records"]}
+    assert set(written) == {c.id for c in cases}
+    for case_id, spec in written.items():
         case = case_from_json(spec)
         arrays = read_stored(stored, case_id)
         assert arrays, f"no inputs stored for {case_id}"

@@ -12,9 +12,9 @@ import sys
 
 import pytest
 
-from trt_cases.results.compare import compare
-from trt_cases.results.comparison_log import ComparisonLog, gpu_gate
-from trt_cases.runners.reference_runner import run_reference
+from helpers import Fixed
+from trt_cases.pytest_plugin.log import RecordLog, gpu_gate
+from trt_cases.run import run_case
 from trt_cases.cases.sets import named
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
@@ -29,12 +29,11 @@ def run_pytest(*args, timeout=600):
 
 
 def usable_gpu_backends():
-    from trt_cases.runners.registry import CASE_PRECISION, gpu_backends
+    from trt_cases.runners.registry import gpu_backends
 
     usable = []
-    for name, factory in gpu_backends().items():
-        runner = factory()
-        if runner.unsupported(dataclasses.replace(named("seeds")[0], precision=CASE_PRECISION[runner.precision])) is None:
+    for name, spec in gpu_backends().items():
+        if spec.create().prepare(dataclasses.replace(named("seeds")[0], precision=spec.case_precisions[0])) is None:
             usable.append(name)
     return usable
 
@@ -77,19 +76,15 @@ def test_the_default_cpu_run_is_not_gated():
     assert "1 passed" in done.stdout and "GPU gate" not in done.stdout
 
 
-def comparison(case, backend, shift):
-    expected = run_reference(case)
-    actual = tuple(e + shift for e in expected)
-    return compare(case, expected, actual, backend, "float32")
-
-
 def test_gate_passes_with_one_gpu_comparison_and_not_with_cpu_ones():
     case = named("seeds")[0]
-    log = ComparisonLog()
-    log.append(comparison(case, "onnxruntime", 0.0))
-    log.skipped("tensorrt-loop-fp32", "cuda-python is not installed", case)
-    log.skipped("torch-cuda-float32", "no CUDA device", case)
+    log = RecordLog()
+    for runner in (Fixed("onnxruntime"), Fixed("tensorrt-loop-fp32", "tensorrt", reason="cuda-python is not installed"),
+                   Fixed("torch-cuda-float32", "cudnn", reason="no CUDA device")):
+        log.add(*run_case(runner, case))
     lines = gpu_gate(log.summary())
     assert lines[1:] == ["  tensorrt-loop-fp32: cuda-python is not installed", "  torch-cuda-float32: no CUDA device"]
-    log.append(comparison(case, "torch-cuda-float32", 1.0))  # a failed comparison still compared
+    failed = run_case(Fixed("torch-cuda-float32", "cudnn", shift=1.0), case)
+    assert failed[0].status == "failed"
+    log.add(*failed)  # a failed comparison still compared
     assert gpu_gate(log.summary()) == []

@@ -14,11 +14,12 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 
+from trt_cases.run import run_case
 from trt_cases.runners import cuda_memory
 from trt_cases.results import known_mismatches
 from trt_cases.results.compare import compare, side_by_side
-from trt_cases.runners.reference_runner import run_reference
-from trt_cases.runners.registry import CASE_PRECISION, gpu_backends
+from trt_cases.results.records import output_key
+from trt_cases.runners.registry import gpu_backends
 from trt_cases.cases.sets import named
 from trt_cases.cases.strategies import cases
 
@@ -30,91 +31,87 @@ KNOWN = known_mismatches.load()
 
 
 @pytest.fixture(scope="module")
-def runners():
-    """One runner per backend for the module; those owning device resources are opened once."""
-    opened = {}
+def runners(runner_options):
+    """One runner per backend for the module, made with the session's runner options; opened on first use."""
+    opened = Runners(runner_options)
     yield opened
     for runner in opened.values():
-        if hasattr(runner, "__exit__"):
-            runner.__exit__(None, None, None)
+        runner.close()
 
 
-def runner_for(runners, name):
-    if name not in runners:
-        runner = BACKENDS[name]()
-        usable = runner.unsupported(probe_case(runner)) is None
-        runners[name] = runner.__enter__() if usable and hasattr(runner, "__enter__") else runner
-    return runners[name]
+class Runners(dict):
+    def __init__(self, options):
+        super().__init__()
+        self.options = options
+
+    def get_open(self, name):
+        if name not in self:
+            runner = BACKENDS[name].create(**self.options)
+            if runner.prepare(probe_case(name)) is None:
+                runner.open()
+            self[name] = runner
+        return self[name]
 
 
-def probe_case(runner):
-    """A small case in the precision this runner takes, to ask whether it can run at all."""
-    return dataclasses.replace(named("seeds")[0], precision=CASE_PRECISION[runner.precision])
+def probe_case(name):
+    """A small case in the precision this backend takes, to ask whether it can run at all."""
+    return dataclasses.replace(named("seeds")[0], precision=BACKENDS[name].case_precisions[0])
 
 
-def check(runners, name, case, comparison_log, request=None):
-    runner = runner_for(runners, name)
-    case = dataclasses.replace(case, precision=CASE_PRECISION[runner.precision])
-    reason = runner.unsupported(case)
-    if reason:
-        comparison_log.skipped(runner.name, reason, case)
-        pytest.skip(reason)
-    known = known_mismatches.find(KNOWN, runner.name, case, known_mismatches.environment())
-    if known and request is not None:
-        request.applymarker(pytest.mark.xfail(strict=True, reason=f"known mismatch: {known['reason']}"))
-    expected = run_reference(case)
-    actual = runner.infer(case)
-    result = compare(case, expected, actual, runner.name, runner.precision)
-    comparison_log.append(result, case=case, expected=expected, actual=actual, known=known)
-    if not result:
-        results, outputs = {runner.name: result}, {runner.name: actual}
+def check(runners, name, case, conformance_log):
+    """`case` on backend `name` through the run engine: a test that passes, fails, skips or xfails as its record."""
+    runner = runners.get_open(name)
+    case = dataclasses.replace(case, precision=BACKENDS[name].case_precisions[0])
+    record, outputs = run_case(runner, case, xfails=KNOWN)
+    conformance_log.add(record, outputs)
+    if record.status == "skipped":
+        pytest.skip(record.reason)
+    if record.status == "error":
+        pytest.fail(f"{name} raised on {case.id}: {record.reason}")
+    if record.status == "xfail":
+        pytest.xfail(f"known mismatch: {record.reason}")
+    if record.status == "xpass":
+        pytest.fail(f"[XPASS(strict)] {name} agrees on {case.id}, but it is listed as a known mismatch: {record.reason}")
+    if record.status == "failed":
+        expected = case.reference()
+        actual = tuple(outputs[output_key(name, case.id, n)] for n in case.output_names)
+        results, found = {name: compare(case, expected, actual, name, runner.precision)}, {name: actual}
         for other in CROSS_CHECK:
-            peer = runner_for(runners, other)
-            if other != name and peer.unsupported(case) is None:
-                outputs[other] = peer.infer(case)
-                results[other] = compare(case, expected, outputs[other], other, peer.precision)
-        pytest.fail(result.message() + "\n" + side_by_side(case, results, outputs))
+            peer = runners.get_open(other)
+            if other != name and peer.prepare(case) is None:
+                found[other] = peer.infer(case)
+                results[other] = compare(case, expected, found[other], other, peer.precision)
+        pytest.fail(results[name].message() + "\n" + side_by_side(case, results, found))
 
 
 @pytest.mark.parametrize("case", SET_CASES, ids=lambda case: case.id)
 @pytest.mark.parametrize("name", BACKENDS)
-def test_case_sets(runners, name, case, comparison_log, request):
-    check(runners, name, case, comparison_log, request)
-
-
-def pytest_generate_tests(metafunc):
-    """`--onnx-model PATH`: the model's node cases (`trt_cases.cases.model`, read by conftest.py) on every backend."""
-    if "model_case" in metafunc.fixturenames:
-        found = getattr(metafunc.config, "onnx_model_cases", [])
-        none = pytest.param(None, marks=pytest.mark.skip(reason="no --onnx-model given (a model whose nodes to test)"),
-                            id="no-onnx-model")
-        metafunc.parametrize("model_case", found or [none], ids=[case.id for case in found] or None)
+def test_case_sets(runners, name, case, conformance_log):
+    check(runners, name, case, conformance_log)
 
 
 @pytest.mark.parametrize("name", BACKENDS)
-def test_model_nodes(runners, name, model_case, comparison_log, request):
+def test_model_nodes(runners, name, model_case, conformance_log):
     """A node of the user's model (`--onnx-model`), alone, on its own weights: on the TensorRT ONNX-parser backends,
     and on cuDNN where torch can express the node."""
     if not name.startswith(("tensorrt-onnx-", "torch-cuda-")):
         pytest.skip(f"{name} runs IRNNv2 cases only; a model's ONNX node runs on the tensorrt-onnx-* and torch-cuda-* backends")
-    if model_case.problem:
-        comparison_log.skipped(name, model_case.problem, model_case)
-        pytest.skip(model_case.problem)
-    check(runners, name, model_case, comparison_log, request)
+    check(runners, name, model_case, conformance_log)
 
 
 @pytest.mark.parametrize("name", ["torch-cuda-float32", "tensorrt-loop-fp32", "tensorrt-onnx-fp32"])
-def test_hypothesis_cases(runners, name, comparison_log):
-    runner = runner_for(runners, name)
-    reason = runner.unsupported(probe_case(runner))
+def test_hypothesis_cases(runners, name, conformance_log):
+    runner = runners.get_open(name)
+    reason = runner.prepare(probe_case(name))
     if reason:
-        comparison_log.skipped(runner.name, reason)
+        record, _ = run_case(runner, probe_case(name), prepared=True, reason=reason)
+        conformance_log.add(record)
         pytest.skip(reason)
 
     @settings(max_examples=max(200, settings.default.max_examples))
     @given(case=cases())
     def property_(case):
-        check(runners, name, case, comparison_log)
+        check(runners, name, case, conformance_log)
 
     property_()
 
@@ -153,8 +150,8 @@ def test_cuda_errors_are_raised_with_their_name():
 def test_device_memory_is_stable_over_1000_cases(runners):
     """1000 cases through the cuDNN runner and the cuda-python buffers leave device memory where it was."""
     reason = cuda_memory.missing()
-    runner = runner_for(runners, "torch-cuda-float32")
-    reason = reason or runner.unsupported(probe_case(runner))
+    runner = runners.get_open("torch-cuda-float32")
+    reason = reason or runner.prepare(probe_case("torch-cuda-float32"))
     if reason:
         pytest.skip(reason)
     import torch
@@ -232,26 +229,25 @@ SWEEP_SHAPES = [dataclasses.replace(named("matrix")[i], seed=0) for i in (5, 45,
 
 
 @pytest.mark.parametrize("shape", SWEEP_SHAPES, ids=lambda case: case.op.lower())
-def test_weights_as_inputs_sweep(shape, comparison_log):
+def test_weights_as_inputs_sweep(shape, conformance_log, runner_options):
     """One engine per shape (weights are network inputs), fed hundreds of drawn weight sets."""
     from hypothesis import strategies as st
 
     from trt_cases.runners.trt_runner import TensorRTRunner
 
-    runner = TensorRTRunner("loop", "fp32", weights_as_inputs=True)
-    reason = runner.unsupported(shape)
+    runner = TensorRTRunner("loop", "fp32", weights_as_inputs=True, **{k: v for k, v in runner_options.items() if v is not None})
+    reason = runner.prepare(shape)
     if reason:
-        comparison_log.skipped(runner.name, reason, shape)
+        conformance_log.add(run_case(runner, shape, prepared=True, reason=reason)[0])
         pytest.skip(reason)
     with runner:
         @settings(max_examples=max(200, settings.default.max_examples))
         @given(seed=st.integers(0, 2**31 - 1), weight_scale=st.sampled_from((0.25, 0.5, 1.0)))
         def property_(seed, weight_scale):
             case = dataclasses.replace(shape, seed=seed, weight_scale=weight_scale)
-            expected, actual = run_reference(case), runner.infer(case)
-            result = compare(case, expected, actual, runner.name, runner.precision)
-            comparison_log.append(result, case=case, expected=expected, actual=actual)
-            assert result, result.message()
+            record, outputs = run_case(runner, case)
+            conformance_log.add(record, outputs)
+            assert record.status == "passed", f"{record.status}: {record.reason or record.max_abs}"
 
         property_()
     assert runner.cache.misses <= 1, "weights-as-inputs engines must be built once per shape"

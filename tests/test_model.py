@@ -11,6 +11,8 @@ import subprocess
 import sys
 
 import numpy as np
+
+from helpers import specs
 import onnx
 import onnxruntime
 import pytest
@@ -22,7 +24,8 @@ from trt_cases.cases.model import DEFAULT_BATCH_SIZE, NodeCase, node_cases
 from trt_cases.cli import main
 from trt_cases.networks.onnx_node import node_feeds, node_model
 from trt_cases.results.compare import compare
-from trt_cases.results.run import run, select_cases
+from trt_cases.cases.selection import select_cases
+from trt_cases.run import run
 from trt_cases.runners.reference_runner import ReferenceRunner
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
@@ -138,7 +141,7 @@ def test_computed_weight_is_skipped_by_every_backend():
     (case,) = node_cases(model_path("computed_weight"))
     assert case.problem == ("model tests/models/computed_weight.onnx: node lstm_1 (LSTM): W is computed by the graph "
                             "(node 'Transpose_3', Transpose), not stored: only stored weights can be extracted")
-    records, outputs = run([case], {"reference": ReferenceRunner, "other": ReferenceRunner})
+    records, outputs = run([case], specs({"reference": ReferenceRunner, "other": ReferenceRunner}))
     assert [(r.status, r.reason) for r in records] == [("skipped", case.problem)] * 2 and not outputs
     with pytest.raises(ValueError, match="only stored weights"):
         case.materialise()

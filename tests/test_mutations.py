@@ -20,7 +20,7 @@ from onnx import numpy_helper
 
 from trt_cases.networks import loop_builder, onnx_export, trt_api
 from trt_cases.results.compare import compare
-from trt_cases.results.run import DEFAULT_SETS, select_cases
+from trt_cases.cases.selection import DEFAULT_SETS, select_cases
 from trt_cases.runners.reference_runner import run_reference
 from trt_cases.cases.sets import EDGE
 from reference import RNNOperation

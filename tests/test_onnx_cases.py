@@ -13,6 +13,9 @@ on every CPU backend (tests/test_onnx_cases_sweep.py).
 import dataclasses
 
 import numpy as np
+
+from helpers import specs
+from trt_cases.runners.base import Runner
 import pytest
 from hypothesis import given, settings
 
@@ -23,7 +26,8 @@ from trt_cases.cases.strategies import onnx_cases
 from trt_cases.networks import trt_api
 from trt_cases.results import known_mismatches
 from trt_cases.results.compare import compare
-from trt_cases.results.run import all_backends, gate, run
+from trt_cases.run import gate, run
+from trt_cases.runners.registry import backends as all_backends
 from trt_cases.runners import ONLY_ONNX
 from trt_cases.runners.onnx_runners import OnnxReferenceRunner, OnnxRuntimeRunner
 
@@ -78,7 +82,7 @@ def test_subset_on_the_cpu_backends():
 
 
 def _only(case, runner):
-    (record,), _ = run([case], {runner.name: lambda: runner}, xfails=XFAILS)
+    (record,), _ = run([case], specs({runner.name: lambda: runner}), xfails=XFAILS)
     return record
 
 
@@ -86,7 +90,7 @@ def test_onnxruntime_clips_the_gates_only():
     case = OnnxCase("LSTM", clip=0.25, initial_h=True, initial_c=True, seed=109, hidden_size=4, seq_length=4,
                     batch_size=3, input_size=3)
     runner = OnnxRuntimeRunner()
-    assert runner.unsupported(case) is None
+    assert runner.prepare(case) is None
     actual = runner.infer(case)
     gates = next(r for r in readings.READINGS if r.name.startswith("gates only"))
     assert gates in readings.offered(case)  # |C| passes the clip on this case: the readings differ
@@ -122,17 +126,17 @@ def test_onnx_reference_refuses_an_rnn_activation_with_its_message():
     assert (record.status, record.reason) == ("skipped", "onnx.reference: RuntimeError: Unknown activation function 'Relu'.")
 
 
-class FlippedLinearBeforeReset:
+class FlippedLinearBeforeReset(Runner):
     """A planted wrong TensorRT-like backend: onnxruntime on the GRU node with linear_before_reset flipped."""
     name, precision, kind = "planted-lbr", "float32", "simulated"
 
-    def unsupported(self, case):
+    def prepare(self, case):
         return None
 
     def infer(self, case):
         flipped = dataclasses.replace(case, linear_before_reset=1 - case.linear_before_reset)
         runner = OnnxRuntimeRunner()
-        assert runner.unsupported(flipped) is None
+        assert runner.prepare(flipped) is None
         return runner.infer(flipped)
 
 
@@ -150,7 +154,7 @@ def test_thresholded_relu_on_its_threshold():
     case = OnnxCase("LSTM", activations=("Sigmoid", "ThresholdedRelu", "ThresholdedRelu"), activation_alpha=(0.25, 0.25),
                     clip=0.25, initial_c=True, seq_length=5, batch_size=1, hidden_size=2, input_size=2)
     runner = OnnxRuntimeRunner()
-    assert runner.unsupported(case) is None
+    assert runner.prepare(case) is None
     assert compare(case, case.reference(), runner.infer(case), "onnxruntime", "float32")
 
 
@@ -218,7 +222,7 @@ def test_tensorrt_runner_builds_an_onnx_case_network_named_by_onnx():
     net = runner.network(case)
     assert [net.network.get_output(i).name for i in range(net.network.num_outputs)] == ["Y", "Y_h"]
     assert sorted(net.feeds) == ["X", "initial_h"]
-    assert TensorRTRunner("loop", "fp32", compute_capability=(8, 9)).unsupported(case) == ONLY_ONNX
+    assert TensorRTRunner("loop", "fp32", compute_capability=(8, 9)).prepare(case) == ONLY_ONNX
 
 
 def test_the_onnx_set():

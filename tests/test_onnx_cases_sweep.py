@@ -13,7 +13,8 @@ from trt_cases.cases.sets import named
 from trt_cases.cases.strategies import onnx_cases
 from trt_cases.networks import trt_api
 from trt_cases.results import known_mismatches
-from trt_cases.results.run import all_backends, gate, run
+from trt_cases.run import gate, run
+from trt_cases.runners.registry import backends as all_backends
 
 pytestmark = [pytest.mark.sweep, pytest.mark.trt_build]
 BACKENDS = ("onnxruntime", "onnx.reference", "simulated-onnx", "simulated-onnx-fp16", "simulated-onnx-bf16",

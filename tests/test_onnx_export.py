@@ -145,7 +145,7 @@ def test_runners_agree_with_reference(op, direction, input_mode):
     assert [g.dtype for g in got] == [np.float64] * len(expected)
     assert [g.shape for g in got] == [e.shape for e in expected]
     assert relative_error(got, expected) < 5e-6
-    if OnnxReferenceRunner().unsupported(case) is None:
+    if OnnxReferenceRunner().prepare(case) is None:
         assert relative_error(OnnxReferenceRunner().infer(case), expected) <= 1e-10
 
 
@@ -184,22 +184,22 @@ def test_onnx_reference_has_no_relu():
     case = full_case("RELU", seq_lengths=False)
     with pytest.raises(RuntimeError, match="Relu"):
         ReferenceEvaluator(export(case, dtype=np.float64)).run(None, feeds(case, dtype=np.float64))
-    assert "Relu" in OnnxReferenceRunner().unsupported(case)
+    assert "Relu" in OnnxReferenceRunner().prepare(case)
 
 
 def test_runner_protocol():
     assert (OnnxRuntimeRunner.name, OnnxRuntimeRunner.precision) == ("onnxruntime", "float32")
     assert (OnnxReferenceRunner.name, OnnxReferenceRunner.precision) == ("onnx.reference", "float64")
     for op in OPS:
-        assert OnnxRuntimeRunner().unsupported(full_case(op)) is None
+        assert OnnxRuntimeRunner().prepare(full_case(op)) is None
     for op in ("TANH", "LSTM", "GRU"):
-        assert OnnxReferenceRunner().unsupported(full_case(op)) is None
+        assert OnnxReferenceRunner().prepare(full_case(op)) is None
 
 
 def test_missing_package_is_a_reason(monkeypatch):
     monkeypatch.setattr(onnx_runners.importlib.util, "find_spec", lambda name: None)
-    assert OnnxRuntimeRunner().unsupported(full_case("GRU")) == "onnx is not installed"
-    assert OnnxReferenceRunner().unsupported(full_case("GRU")) == "onnx is not installed"
+    assert OnnxRuntimeRunner().prepare(full_case("GRU")) == "onnx is not installed"
+    assert OnnxReferenceRunner().prepare(full_case("GRU")) == "onnx is not installed"
 
 
 # --- what the export refuses --------------------------------------------------------------------

@@ -12,7 +12,8 @@ from trt_cases.networks import trt_api
 from trt_cases.cases.case import Case
 from trt_cases.cli import main
 from trt_cases.cases.precision import TOLERANCE
-from trt_cases.results.run import all_backends, run, select_backends
+from trt_cases.run import run
+from trt_cases.runners.registry import backends as all_backends, select_backends
 
 CASE = Case("GRU", hidden_size=3, max_seq_length=3, data_length=2, batch_dims=(2,), seed=3)
 
@@ -23,12 +24,12 @@ def test_every_path_has_build_and_simulated_backends_in_every_precision():
         assert {f"simulated-{path}", f"build-{path}"} <= names
         for precision, compute in (("fp32", "float32"), ("fp16", "float16"), ("bf16", "bfloat16")):
             for prefix in ("simulated", "build"):
-                runner = all_backends()[f"{prefix}-{path}-{precision}"]()
+                runner = all_backends()[f"{prefix}-{path}-{precision}"].create()
                 assert (runner.name, runner.precision) == (f"{prefix}-{path}-{precision}", compute)
                 assert compute in TOLERANCE
     assert {"build-native", "build-native-fp16"} <= names and "simulated-native-fp16" not in names
-    assert all_backends()["build-loop"]().precision == "float32"
-    assert all_backends()["simulated-loop"]().precision == "float64"  # exact float64 math of the fp32 network
+    assert all_backends()["build-loop"].create().precision == "float32"
+    assert all_backends()["simulated-loop"].create().precision == "float64"  # exact float64 math of the fp32 network
 
 
 def test_precision_keeps_that_precision_and_the_oracles():

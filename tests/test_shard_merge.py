@@ -14,8 +14,9 @@ import pytest
 
 from trt_cases.results import records as results, shard
 from trt_cases.cli import main
-from trt_cases.results.compare import compare
-from trt_cases.results.comparison_log import ComparisonLog
+from helpers import Fixed
+from trt_cases.pytest_plugin.log import RecordLog
+from trt_cases.run import run_case
 from trt_cases.runners.reference_runner import run_reference
 from trt_cases.cases.sets import named, random_cases
 
@@ -151,13 +152,12 @@ def test_pytest_records_carry_run_statuses_and_outputs():
     expected = run_reference(case)
     wrong = tuple(e + 1.0 for e in expected)
     known = {"backend": "torch-cuda-float32", "case": case.id, "when": {}, "reason": "planted"}
-    log = ComparisonLog()
-    log.append(compare(case, expected, wrong, "torch-cuda-float32", "float32"), case=case, expected=expected,
-               actual=wrong, known=known)
-    log.append(compare(case, expected, expected, "tensorrt-loop-fp32", "float32"), case=case, expected=expected,
-               actual=expected, known={**known, "backend": "tensorrt-loop-fp32"})
-    log.append(compare(case, expected, wrong, "onnxruntime", "float32"), case=case, expected=expected, actual=wrong)
-    records, outputs = log.records()
+    xfails = [known, {**known, "backend": "tensorrt-loop-fp32"}]
+    log = RecordLog()
+    for runner in (Fixed("torch-cuda-float32", "cudnn", 1.0), Fixed("tensorrt-loop-fp32", "tensorrt"),
+                   Fixed("onnxruntime", "oracle", 1.0)):
+        log.add(*run_case(runner, case, xfails=xfails))
+    records, outputs = log.records, log.outputs
     assert [(r.backend, r.kind, r.status, r.reason) for r in records] == [
         ("torch-cuda-float32", "cudnn", "xfail", "planted"), ("tensorrt-loop-fp32", "tensorrt", "xpass", "planted"),
         ("onnxruntime", "oracle", "failed", "")]

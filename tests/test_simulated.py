@@ -18,6 +18,8 @@ import dataclasses
 
 import numpy as np
 import pytest
+
+from helpers import conforms
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -44,30 +46,24 @@ RAGGED = Case("LSTM", layer_count=2, hidden_size=4, max_seq_length=5, data_lengt
               direction="BIDIRECTION", seq_lengths=True, hidden_state=True, cell_state=True, seed=7)
 
 
-def check(runner, case, comparison_log=None):
-    reason = runner.unsupported(case)
-    if reason:
-        pytest.skip(reason)
-    result = compare(case, run_reference(case), runner.infer(case), runner.name, runner.precision)
-    if comparison_log is not None:
-        comparison_log.append(result)
-    assert result, result.message() + f"\n  localise: python -m trt_cases trace {case.id} --path loop"
+def check(runner, case, conformance_log=None):
+    conforms(runner, case, conformance_log, hint=f"localise: python -m trt_cases trace {case.id} --path loop")
 
 
 @pytest.mark.parametrize("case", SET_CASES, ids=lambda case: case.id)
 @pytest.mark.parametrize("path", PATHS, ids=lambda path: f"simulated-{path}")
-def test_case_sets_match_the_reference(path, case, comparison_log):
-    check(RUNNERS[path], case, comparison_log)
+def test_case_sets_match_the_reference(path, case, conformance_log):
+    check(RUNNERS[path], case, conformance_log)
 
 
 @pytest.mark.parametrize("path", PATHS, ids=lambda path: f"simulated-{path}")
-def test_drawn_cases_match_the_reference(path, comparison_log):
+def test_drawn_cases_match_the_reference(path, conformance_log):
     @settings(max_examples=settings.default.max_examples)
     @given(data=st.data())
     def property_(data):
         case = data.draw(cases(), label="case")
         try:
-            check(RUNNERS[path], case, comparison_log)
+            check(RUNNERS[path], case, conformance_log)
         except AssertionError as exc:
             exc.add_note(f"case: {case.to_json()}")
             raise
@@ -77,7 +73,7 @@ def test_drawn_cases_match_the_reference(path, comparison_log):
 
 def test_the_runner_says_it_simulates():
     runner = SimulatedRunner("drop-in")
-    assert (runner.name, runner.backend, runner.precision) == ("simulated-drop-in", "simulated", "float64")
+    assert (runner.name, runner.kind, runner.precision) == ("simulated-drop-in", "simulated", "float64")
     assert "simulated by the NumPy executor" in runner.label and "not a TensorRT run" in runner.label
     assert not runner.name.startswith("tensorrt")
     with pytest.raises(ValueError, match=r"path='native'; allowed: loop, drop-in, onnx"):
@@ -102,21 +98,21 @@ def typed_id(runner_spec):
     return SimulatedRunner(*runner_spec).name
 
 
-def check_typed(runner, case, comparison_log=None):
-    check(runner, dataclasses.replace(case, precision=runner.network_precision), comparison_log)
+def check_typed(runner, case, conformance_log=None):
+    check(runner, dataclasses.replace(case, precision=runner.network_precision), conformance_log)
 
 
 @pytest.mark.parametrize("case", TYPED_CASES, ids=lambda case: case.id.replace("-fp32", ""))
 @pytest.mark.parametrize("spec", TYPED, ids=typed_id)
-def test_typed_networks_match_the_reference_at_their_precision(spec, case, comparison_log):
-    check_typed(SimulatedRunner(*spec), case, comparison_log)
+def test_typed_networks_match_the_reference_at_their_precision(spec, case, conformance_log):
+    check_typed(SimulatedRunner(*spec), case, conformance_log)
 
 
 @pytest.mark.sweep
 @pytest.mark.parametrize("case", SET_CASES, ids=lambda case: case.id.replace("-fp32", ""))
 @pytest.mark.parametrize("spec", [spec for spec in TYPED if spec[1] != "fp32"], ids=typed_id)
-def test_every_set_network_matches_the_reference_at_its_precision(spec, case, comparison_log):
-    check_typed(SimulatedRunner(*spec), case, comparison_log)
+def test_every_set_network_matches_the_reference_at_its_precision(spec, case, conformance_log):
+    check_typed(SimulatedRunner(*spec), case, conformance_log)
 
 
 def test_typed_rounding_is_what_the_fp16_error_comes_from():
@@ -159,8 +155,8 @@ def test_the_onnx_parsers_refusals_are_its_known_defects_and_skip_with_its_reaso
     assert parser_refusal(Case("LSTM", seq_lengths=True), "fp32") is None
     lens_case = dataclasses.replace(RAGGED, precision="fp16")
     for runner in (SimulatedRunner("onnx", "fp16"), SimulatedRunner("onnx", "fp16", io="float32")):
-        assert runner.unsupported(lens_case).startswith(f"{trt_api.load().label}'s ONNX parser refuses fp16 LSTM")
-    assert SimulatedRunner("loop", "fp16").unsupported(lens_case) is None
+        assert runner.prepare(lens_case).startswith(f"{trt_api.load().label}'s ONNX parser refuses fp16 LSTM")
+    assert SimulatedRunner("loop", "fp16").prepare(lens_case) is None
 
 
 @pytest.mark.parametrize("precision", ["fp16", "bf16"])

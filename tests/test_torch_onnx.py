@@ -17,11 +17,11 @@ pytest.importorskip("torch")
 
 RUNNER = torch_runner.TorchRunner("cpu", "float64")
 CASES = named("onnx")
-EXPRESSIBLE = [case for case in CASES if RUNNER.unsupported(case) is None]
+EXPRESSIBLE = [case for case in CASES if RUNNER.prepare(case) is None]
 
 
 def test_torch_expresses_a_real_part_of_the_set():
-    assert len(EXPRESSIBLE) >= 40, [RUNNER.unsupported(c) for c in CASES]
+    assert len(EXPRESSIBLE) >= 40, [RUNNER.prepare(c) for c in CASES]
     assert {c.layout for c in EXPRESSIBLE} == {0, 1}
     assert {c.direction for c in EXPRESSIBLE} == {"forward", "reverse", "bidirectional"}
     assert {c.sequence_lens for c in EXPRESSIBLE} >= {"none", "ragged"}
@@ -42,7 +42,7 @@ def test_torch_float64_agrees_with_the_reference(case):
     (dict(op="GRU", linear_before_reset=1, direction="reverse", sequence_lens="ragged"), "direction=reverse"),
 ])
 def test_what_torch_cannot_express_is_declined_naming_the_attribute(fields, attribute):
-    reason = RUNNER.unsupported(OnnxCase(**fields))
+    reason = RUNNER.prepare(OnnxCase(**fields))
     assert reason and attribute in reason and "\n" not in reason
 
 

@@ -211,7 +211,7 @@ def test_bad_configuration_raises(kwargs, match):
 @pytest.mark.skipif(CUDA, reason="this machine has a CUDA device")
 def test_cuda_without_a_device_is_unsupported():
     runner, case = TorchRunner(device="cuda", dtype=torch.float32), case_of("LSTM")
-    reason = runner.unsupported(case)
+    reason = runner.prepare(case)
     assert "no CUDA device" in reason and "\n" not in reason
     with pytest.raises(RuntimeError, match=f"{runner.name} cannot run {case.id}: .*no CUDA device"):
         runner.infer(case)
@@ -222,12 +222,12 @@ def test_cuda_without_a_device_is_unsupported():
     ({"dtype": torch.float32, "allow_tf32": True}, "TF32 exists on CUDA only"),
 ])
 def test_cpu_refusals(kwargs, match):
-    assert match in TorchRunner(**kwargs).unsupported(case_of("GRU"))
+    assert match in TorchRunner(**kwargs).prepare(case_of("GRU"))
 
 
 def test_cpu_float32_and_float64_are_supported():
-    assert TorchRunner().unsupported(case_of("RELU")) is None
-    assert TorchRunner(dtype="float32").unsupported(case_of("RELU")) is None
+    assert TorchRunner().prepare(case_of("RELU")) is None
+    assert TorchRunner(dtype="float32").prepare(case_of("RELU")) is None
 
 
 def test_import_without_torch():
@@ -236,7 +236,7 @@ def test_import_without_torch():
             "from trt_cases import Case\n"
             "from trt_cases.runners.torch_runner import TorchRunner, torch_available\n"
             "assert not torch_available()\n"
-            "print(TorchRunner().unsupported(Case(op='LSTM')))\n")
+            "print(TorchRunner().prepare(Case(op='LSTM')))\n")
     root = pathlib.Path(__file__).resolve().parents[1]
     done = subprocess.run([sys.executable, "-W", "error", "-c", code], cwd=root, capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
@@ -279,5 +279,5 @@ def test_cudnn_matches_reference(op, kwargs, precision, tol):
     runner = TorchRunner(device="cuda", **kwargs)
     for direction, input_mode, seq_lengths in itertools.product(DIRECTIONS, ("LINEAR", "SKIP"), (False, True)):
         case = case_of(op, direction, input_mode, seq_lengths=seq_lengths, precision=precision)
-        assert runner.unsupported(case) is None
+        assert runner.prepare(case) is None
         assert_matches_reference(case, runner=runner, tol=tol)

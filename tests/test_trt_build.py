@@ -41,7 +41,7 @@ def output_signature(network):
 
 
 def known_build_failure(case, path):
-    return known_mismatches.find_build_failure(f"build-{path}", case.id, known_mismatches.environment())
+    return known_mismatches.find_build_failure(f"build-{path}", case.id, known_mismatches.versions())
 
 
 def check_builds(case, path, **kwargs):

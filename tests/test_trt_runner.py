@@ -59,10 +59,10 @@ def test_tensorrt_rtx_builds_half_engines_strongly_typed_never_with_flags():
     case = dataclasses.replace(seeds()[0], precision="fp16")
     runner = TensorRTRunner("loop", "fp16", compute_capability=(8, 9))
     assert (runner.typing, runner.network_precision, runner.io) == ("strong", "fp16", "network")
-    assert "BuilderFlag.FP16" not in (runner.unsupported(case) or "")
+    assert "BuilderFlag.FP16" not in (runner.prepare(case) or "")
     weak = TensorRTRunner("loop", "fp16", typing="weak", compute_capability=(8, 9))
     assert weak.name == "tensorrt-loop-fp16-weak"
-    assert weak.unsupported(case).startswith("weak typing not available in TensorRT-RTX")
+    assert weak.prepare(case).startswith("weak typing not available in TensorRT-RTX")
 
 
 class FakeContext:

@@ -30,13 +30,14 @@ import datetime
 import json
 import os
 import pathlib
-import shlex
 import sys
 
 from .results import baseline, baseline_output, known_mismatches, report, records as results, shard
 from .cases.case import PRECISIONS
 from .cases.sets import SETS
-from .results.run import DEFAULT_SETS, gate, run, select_backends, select_cases
+from .cases.selection import DEFAULT_SETS, select_cases
+from .run import gate, run
+from .runners.registry import select_backends
 
 OK, FAILURES, USAGE, NOTHING_COMPARED, INTERRUPTED = 0, 1, 2, 3, 130
 EXIT_STATUS = __doc__[__doc__.index("Exit status:"):]
@@ -47,7 +48,8 @@ def main(argv=None) -> int:
     parser = _parser()
     args = parser.parse_args(sys.argv[1:] if argv is None else argv)
     try:
-        _builder_options(args)
+        if getattr(args, "builder_optimization_level", None) is not None:
+            _runner_options(args)  # checked before any work
         return COMMANDS[args.command or "run"](args)
     except ValueError as exc:  # bad names, unreadable or foreign files: a message, never a traceback
         print(f"error: {exc}", file=sys.stderr)
@@ -131,13 +133,12 @@ def _seed(text):
     return int(text)
 
 
-def _builder_options(args) -> None:
-    """`--builder-optimization-level N`, checked, passed to the TensorRT runners as TRT_RNN_BUILDER_OPT_LEVEL."""
-    level = getattr(args, "builder_optimization_level", None)
-    if level is not None:
-        from .runners.trt_runner import OPT_LEVEL_ENV, optimization_level_of
+def _runner_options(args) -> dict:
+    """`--builder-optimization-level N`, checked: the options the TensorRT runners are made with."""
+    from .runners.trt_runner import optimization_level_of
 
-        os.environ[OPT_LEVEL_ENV] = str(optimization_level_of(level, "--builder-optimization-level"))
+    level = getattr(args, "builder_optimization_level", None)
+    return {"builder_optimization_level": optimization_level_of(level, "--builder-optimization-level")}
 
 
 def cmd_run(args) -> int:
@@ -162,7 +163,7 @@ def cmd_run(args) -> int:
     try:
         with writer:
             run(cases, backends, xfails=xfails, progress=args.progress is not False, on_record=writer.add,
-                timing_repeats=args.timing_repeats)
+                timing_repeats=args.timing_repeats, runner_options=_runner_options(args))
             writer.close()
     except KeyboardInterrupt:
         interrupted = True
@@ -175,7 +176,7 @@ def cmd_run(args) -> int:
     print(summary)
     print(_what_ran(document))
     print(f"results: {out / 'results.json'}  report: {out / 'report.html'}")
-    status, lines = gate(document["records"], args.backend or (), args.allow_no_comparison)
+    status, lines = gate(results.records_of(document), args.backend or (), args.allow_no_comparison)
     for line in lines:
         print(line, file=sys.stderr)
     return status
@@ -253,38 +254,15 @@ def cmd_check(args) -> int:
     backends = select_backends(args.backend, args.path, args.precision)
     xfails = known_mismatches.load(args.xfails_file)
     records = []
-    for name, factory in backends.items():
-        try:
-            (record,), _ = run([case], {name: factory}, xfails=xfails)
-        except Exception as exc:  # the backend failed to start: this backend's error, the others still run
-            record = results.Record(case=case.id, backend=name, kind="", precision="", status="error",
-                                    reason=f"{type(exc).__name__}: {exc}")
-        records.append(record)
-        print(_check_line(record), flush=True)
+    for spec in backends.values():
+        found, _ = run([case], {spec.name: spec}, xfails=xfails, runner_options=_runner_options(args))
+        records += found
+        for record in found:
+            print(results.describe(record), flush=True)
     status, lines = gate(records, args.backend or (), args.allow_no_comparison)
     for line in lines:
         print(line, file=sys.stderr)
     return status
-
-
-def _check_line(record) -> str:
-    """One backend's outcome on the checked case, worded as `compare.Comparison.message`."""
-    if record.status in ("skipped", "error") or record.max_abs is None:  # no numbers: outputs not comparable
-        return f"{record.backend}: {record.status}: {record.reason}"
-    if record.status == "built":
-        return f"{record.backend}: built (no numbers compared)"
-    verdict = {"passed": "agrees", "failed": "DISAGREES", "xfail": "xfail: DISAGREES (a finding or a listed known mismatch)",
-               "xpass": "XPASS: agrees, but is listed as a known mismatch (counts as a failure)"}[record.status]
-    lines = [f"{record.backend} {verdict} with the reference on case {record.case}",
-             f"  worst: {record.worst_output}{record.worst_index}"
-             + (f" (timestep {record.worst_timestep})" if record.worst_timestep is not None else "")
-             + f": observed {record.observed!r}, expected {record.expected!r}",
-             f"  max abs error {record.max_abs:.3e} (allowed {record.allowed:.3e}), max rel error {record.max_rel:.3e}"]
-    lines += [f"  note: {text}" for text in (record.note, record.reason) if text]
-    model = (record.spec or {}).get("model")  # a model node's id is found only with its model
-    where = f" --set {shlex.quote(model)}" if model else ""
-    lines.append(f"  re-run: python -m trt_cases check {record.case}{where} --backend {record.backend}")
-    return "\n".join(lines)
 
 
 def cmd_export(args) -> int:
@@ -352,7 +330,7 @@ def cmd_trace(args) -> int:
 
     case = Case.from_id(args.case_id)
     runner = SimulatedRunner(args.path)
-    reason = runner.unsupported(case)
+    reason = runner.prepare(case)
     if reason:
         print(f"cannot trace {case.id} on the {args.path} path: {reason}", file=sys.stderr)
         return 2

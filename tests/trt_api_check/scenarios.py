@@ -183,7 +183,7 @@ def _simulate(path, case):
 def _build_check(path, case):
     def run():
         runner = BuildCheckRunner(path)
-        if runner.unsupported(case) is None:  # as `run` does: a path this TensorRT lacks is skipped
+        if runner.prepare(case) is None:  # as `run` does: a path this TensorRT lacks is skipped
             runner.infer(case)
     return run
 
@@ -211,7 +211,7 @@ def _runner(path, precision, case, weights_as_inputs=False):
             runner = trt_runner.TensorRTRunner(path, precision, cache_dir=cache, weights_as_inputs=weights_as_inputs,
                                                compute_capability=(8, 0))
             with runner:
-                if runner.unsupported(case) is None:
+                if runner.prepare(case) is None:
                     runner.infer(case)
     return run
 

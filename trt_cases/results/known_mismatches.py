@@ -116,8 +116,8 @@ def find_build_failure(backend: str, case, environment: dict, error: str | None 
 
 
 @functools.cache
-def environment() -> dict:
-    """Versions an entry's `when` can name: tensorrt, torch, cudnn, gpu."""
+def versions() -> dict:
+    """Versions an entry's `when` can name: tensorrt, torch, cudnn, gpu (a results file's `environment` says more)."""
     env = {}
     from ..networks import trt_api
 

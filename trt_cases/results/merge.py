@@ -98,8 +98,7 @@ def merge(directories) -> Merged:
 
 def write(merged: Merged, directory) -> pathlib.Path:
     """Write the merged results.json and outputs.npz into `directory`; returns the JSON's path."""
-    fields = {f.name for f in dataclasses.fields(results.Record)}
-    records = [results.Record(**{k: v for k, v in r.items() if k in fields}) for r in merged.records]
+    records = results.records_of({"records": merged.records})
     path = results.write(directory, records, merged.outputs, sets=merged.sets, env=merged.environment or {})
     document = json.loads(path.read_text())
     document["merged_from"] = merged.sources

@@ -19,11 +19,12 @@ import json
 import os
 import pathlib
 import platform
+import shlex
 import time
 
 import numpy as np
 
-from . import schema
+from ..cases import schema
 
 FORMAT = "trt-rnn-conformance/results/1"
 STATUSES = ("passed", "failed", "error", "skipped", "xfail", "xpass", "built")
@@ -55,6 +56,9 @@ class Record:
     note: str = ""
     run_seconds_samples: list | None = None  # `run --timing-repeats N`: N timed inferences after the warm-up one
     typing: str = ""  # TensorRT engines: "weak" (fp32 network + builder precision flag) or "strong" (typed network)
+    engine: str = ""  # the engine (or network) that ran the case: one value for every case and shape it served
+    run_shape: dict | None = None  # a dynamic-shape engine: input name -> the dims it ran at
+    chunk: int | None = None  # a streaming run: the steps per call (absent for a whole-sequence run)
 
 
 def environment() -> dict:
@@ -197,17 +201,38 @@ def document_schema() -> dict:
                            "records": {"type": "array", "items": record}}}
 
 
+def records_of(document: dict) -> list[Record]:
+    """The records of a results document as `Record`s (a file written before a field was added loads too)."""
+    fields = {f.name for f in dataclasses.fields(Record)}
+    return [Record(**{k: v for k, v in r.items() if k in fields}) for r in document["records"]]
+
+
 def load_outputs(directory) -> dict:
     """The raw outputs saved beside a results document."""
     with np.load(pathlib.Path(directory) / "outputs.npz", allow_pickle=False) as data:
         return {key: data[key] for key in data.files}
 
 
-def record_of(comparison, case, kind: str) -> Record:
-    """A `Record` for a `compare.Comparison` made outside a run (the pytest path)."""
-    return Record(case=case.id, backend=comparison.backend, kind=kind, precision=comparison.precision,
-                  status="passed" if comparison else "failed", spec=case.to_json(), max_abs=comparison.max_abs,
-                  max_rel=comparison.max_rel, allowed=comparison.allowed, min_tolerance=comparison.min_tolerance,
-                  worst_output=comparison.worst_output, worst_index=list(comparison.worst_index),
-                  worst_timestep=comparison.worst_timestep, observed=comparison.observed,
-                  expected=comparison.expected, note=comparison.note)
+def output_key(backend: str, case_id: str, output: str) -> str:
+    """The key of one output in `outputs.npz`: `<backend>/<case id>/<output>` (the reference's backend: "reference")."""
+    return f"{backend}/{case_id}/{output}"
+
+
+def describe(record: Record) -> str:
+    """One backend's outcome on one case, worded as `compare.Comparison.message`, with the command that re-runs it."""
+    if record.status in ("skipped", "error") or record.max_abs is None:  # no numbers: outputs not comparable
+        return f"{record.backend}: {record.status}: {record.reason}"
+    if record.status == "built":
+        return f"{record.backend}: built (no numbers compared)"
+    verdict = {"passed": "agrees", "failed": "DISAGREES", "xfail": "xfail: DISAGREES (a finding or a listed known mismatch)",
+               "xpass": "XPASS: agrees, but is listed as a known mismatch (counts as a failure)"}[record.status]
+    lines = [f"{record.backend} {verdict} with the reference on case {record.case}",
+             f"  worst: {record.worst_output}{record.worst_index}"
+             + (f" (timestep {record.worst_timestep})" if record.worst_timestep is not None else "")
+             + f": observed {record.observed!r}, expected {record.expected!r}",
+             f"  max abs error {record.max_abs:.3e} (allowed {record.allowed:.3e}), max rel error {record.max_rel:.3e}"]
+    lines += [f"  note: {text}" for text in (record.note, record.reason) if text]
+    model = (record.spec or {}).get("model")  # a model node's id is found only with its model
+    where = f" --set {shlex.quote(model)}" if model else ""
+    lines.append(f"  re-run: python -m trt_cases check {record.case}{where} --backend {record.backend}")
+    return "\n".join(lines)

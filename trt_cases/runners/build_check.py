@@ -16,6 +16,7 @@ from ..networks.engine import build_plan
 from ..networks.build import build_network
 from ..cases.onnx_case import OnnxCase
 from . import ONLY_ONNX, Probed
+from .base import Built, Runner
 from .onnx_probe import node_refusal, parser_refusal
 from .reference_runner import run_reference
 
@@ -23,7 +24,7 @@ from .reference_runner import run_reference
 PRECISIONS = {"fp32": "float32", "fp16": "float16", "bf16": "bfloat16"}
 
 
-class BuildCheckRunner:
+class BuildCheckRunner(Runner):
     kind = "build-check"
 
     def __init__(self, path: str, precision: str | None = None):
@@ -36,7 +37,7 @@ class BuildCheckRunner:
         self.build_seconds = 0.0
         self._network = Probed()  # the network of the last ONNX-operator case parsed in `unsupported`
 
-    def unsupported(self, case: Case) -> str | None:
+    def prepare(self, case: Case) -> str | None:
         """Why this path cannot be built here (no TensorRT API, or an ONNX parser that refuses the model)."""
         if isinstance(case, OnnxCase) and self.path != "onnx":
             return ONLY_ONNX
@@ -48,13 +49,13 @@ class BuildCheckRunner:
             reason = parser_refusal(case, self.network_precision)
         return reason
 
-    def infer(self, case: Case):
+    def infer(self, case: Case, materials=None):
         """Build the case's network and plan; raise if it fails or its outputs differ from the reference's."""
-        net = self._network.take(case) or build_network(case, self.path, precision=self.network_precision)
+        net = (materials is None and self._network.take(case)) or build_network(case, self.path, precision=self.network_precision, materials=materials)
         got = [(net.network.get_output(i).name, tuple(net.network.get_output(i).shape)) for i in range(net.network.num_outputs)]
         want = [(name, out.shape) for name, out in zip(case.output_names, run_reference(case))]
         if got != want:
             raise AssertionError(f"{self.path} network of {case.id} has outputs {got}; the reference's are {want}")
         _, seconds = build_plan(net)
         self.build_seconds += seconds
-        return None
+        return Built(seconds)

@@ -20,7 +20,7 @@ reading, `cases.readings`). A node the library refuses (onnxruntime: `layout=1`;
 activation other than Tanh and Affine) is a skip quoting the library's own message.
 
 onnx and onnxruntime are imported when a runner runs, so this module imports without them and
-`unsupported()` says which package is missing.
+`prepare()` says which package is missing.
 """
 
 from __future__ import annotations
@@ -35,6 +35,7 @@ import numpy as np
 from ..cases.case import Case, Materials
 from ..cases.onnx_case import OnnxCase
 from . import Probed
+from .base import Runner
 
 
 def run_onnxruntime(case: Case, materials: Materials | None = None):
@@ -122,14 +123,14 @@ def _missing(*packages):
     return None
 
 
-class OnnxRuntimeRunner:
+class OnnxRuntimeRunner(Runner):
     name = "onnxruntime"
     precision = "float32"
 
     def __init__(self):
         self._session = Probed()  # the session of the last ONNX-operator case asked about
 
-    def unsupported(self, case: Case) -> str | None:
+    def prepare(self, case: Case) -> str | None:
         missing = _missing("onnx", "onnxruntime")
         if missing or not isinstance(case, OnnxCase):
             return missing
@@ -139,23 +140,23 @@ class OnnxRuntimeRunner:
             return onnxruntime_refusal(exc) if _from_library(exc, "onnxruntime") else None
         return None
 
-    def infer(self, case: Case):
+    def infer(self, case: Case, materials=None):
         if not isinstance(case, OnnxCase):
-            return run_onnxruntime(case)
+            return run_onnxruntime(case, materials)
         from ..networks.onnx_node import node_feeds
 
         session = self._session.get(case) or onnxruntime_session(case)
         return tuple(np.asarray(out, dtype=np.float64) for out in session.run(None, node_feeds(case, dtype=np.float32)))
 
 
-class OnnxReferenceRunner:
+class OnnxReferenceRunner(Runner):
     name = "onnx.reference"
     precision = "float64"
 
     def __init__(self):
         self._outputs = Probed()  # the outputs of the last ONNX-operator case tried in `unsupported`
 
-    def unsupported(self, case: Case) -> str | None:
+    def prepare(self, case: Case) -> str | None:
         missing = _missing("onnx")
         if missing:
             return missing
@@ -172,10 +173,10 @@ class OnnxReferenceRunner:
                     "activations=['Relu'] raises RuntimeError")
         return None
 
-    def infer(self, case: Case):
+    def infer(self, case: Case, materials=None):
         if isinstance(case, OnnxCase):
-            return self._outputs.take(case) or run_onnx_reference_node(case)
-        return run_onnx_reference(case)
+            return (materials is None and self._outputs.take(case)) or run_onnx_reference_node(case, materials)
+        return run_onnx_reference(case, materials)
 
 
 def run_onnx_reference_node(case: OnnxCase, materials=None):

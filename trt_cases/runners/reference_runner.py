@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..cases.case import Case
+from .base import Runner
 
 
 def run_reference(case: Case, materials=None, dtype=np.float64):
@@ -13,12 +14,9 @@ def run_reference(case: Case, materials=None, dtype=np.float64):
     return case.reference(materials, dtype)
 
 
-class ReferenceRunner:
-    name = "reference"
+class ReferenceRunner(Runner):
+    name = kind = "reference"
     precision = "float64"
 
-    def unsupported(self, case: Case) -> str | None:
-        return None
-
-    def infer(self, case: Case):
-        return run_reference(case)
+    def infer(self, case: Case, materials=None):
+        return run_reference(case, materials)

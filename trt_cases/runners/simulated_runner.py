@@ -20,6 +20,7 @@ from ..cases.case import Case
 from ..cases.onnx_case import OnnxCase
 from .onnx_probe import node_refusal, parser_refusal
 from . import ONLY_ONNX, Probed
+from .base import Runner
 
 PATHS = ("loop", "drop-in", "onnx")
 # Network precision -> the compute precision that picks the tolerance row in compare.TOLERANCE.
@@ -27,7 +28,7 @@ PRECISIONS = {"fp32": "float32", "fp16": "float16", "bf16": "bfloat16"}
 IO = ("network", "float32")
 
 
-class SimulatedRunner:
+class SimulatedRunner(Runner):
     """The runner protocol over `build_network(case, path, precision=..., io=...)` evaluated by the executor.
 
     `precision` None is the bare exact runner (an fp32 network, no rounding); "fp32", "fp16" or
@@ -36,7 +37,7 @@ class SimulatedRunner:
     the boundary), which adds "-autocast" to the name.
     """
 
-    backend = kind = "simulated"  # run.kind_of and results files label it so
+    kind = "simulated"
 
     def __init__(self, path: str, precision: str | None = None, io: str = "network"):
         if path not in PATHS:
@@ -67,7 +68,7 @@ class SimulatedRunner:
     def __repr__(self) -> str:
         return f"SimulatedRunner({self.path!r}, {self.network_precision!r}, io={self.io!r})"
 
-    def unsupported(self, case: Case) -> str | None:
+    def prepare(self, case: Case) -> str | None:
         """Why this path cannot be simulated here (no TensorRT API, no onnx package, or an ONNX parser that
         refuses this half-precision model), or None."""
         if isinstance(case, OnnxCase) and self.path != "onnx":
@@ -89,7 +90,7 @@ class SimulatedRunner:
         from ..networks.build import build_network
 
         if not (materials is None and self._network.holds(case)):  # else `unsupported` said yes and kept the network
-            reason = self.unsupported(case)
+            reason = self.prepare(case)
             if reason is not None:
                 raise RuntimeError(f"{self.name} cannot run {case.id}: {reason}")
         net = self._network.take(case)

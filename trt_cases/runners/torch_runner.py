@@ -17,10 +17,11 @@ from reference import RNNGateType, RNNInputMode, RNNOperation
 from ..cases.case import Case
 from ..cases.onnx_case import OnnxCase
 from . import torch_onnx
+from .base import Runner
 
 try:
     import torch
-except ImportError:  # the CPU-only suite runs without torch; unsupported() says so
+except ImportError:  # the CPU-only suite runs without torch; prepare() says so
     torch = None
 
 DTYPES = ("float64", "float32", "float16")
@@ -39,7 +40,7 @@ def torch_available() -> bool:
     return torch is not None
 
 
-class TorchRunner:
+class TorchRunner(Runner):
     """`torch.nn.{RNN,LSTM,GRU}` on `device` in `dtype`; on CUDA, `allow_tf32` picks TF32 or IEEE float32.
 
     `dtype` is a torch dtype or its name ("float64", "float32", "float16"). `num_threads` is torch's
@@ -66,11 +67,12 @@ class TorchRunner:
         self.num_threads = num_threads
         self.precision = "tf32" if allow_tf32 else dtype_name
         self.name = f"torch-{device}-{self.precision}"
+        self.kind = "oracle" if device == "cpu" else "cudnn"
 
     def __repr__(self) -> str:
         return f"TorchRunner(device={self.device!r}, dtype={self.dtype_name!r}, allow_tf32={self.allow_tf32})"
 
-    def unsupported(self, case: Case) -> str | None:
+    def prepare(self, case: Case) -> str | None:
         """A one-line reason this runner cannot run `case` here, or None."""
         if torch is None:
             return "torch is not installed (pip install torch)"
@@ -93,7 +95,7 @@ class TorchRunner:
     def infer(self, case: Case, materials=None):
         """torch's outputs for `case` (on `materials` if given) as float64 arrays in IRNNv2Layer layout, or for
         an ONNX-operator case its Y, Y_h[, Y_c] in the node's layout (`torch_onnx`)."""
-        reason = self.unsupported(case)
+        reason = self.prepare(case)
         if reason is not None:
             raise RuntimeError(f"{self.name} cannot run {case.id}: {reason}")
         m = case.materialise() if materials is None else materials

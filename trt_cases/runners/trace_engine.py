@@ -20,7 +20,7 @@ def trace_engine(case: Case, path: str, runner) -> list[StepVerdict]:
     check_path(path)
     if path != runner.path:
         raise ValueError(f"path={path!r} but the runner {runner.name} builds the {runner.path} path")
-    reason = runner.unsupported(case)
+    reason = runner.prepare(case)
     if reason:
         raise RuntimeError(f"cannot trace {case.id} on {runner.name}: {reason}")
     if runner._stream is None:

@@ -20,7 +20,6 @@ exit. Plans are cached on disk, the builder's timing cache beside them.
 from __future__ import annotations
 
 import collections
-import contextlib
 import os
 import pathlib
 
@@ -32,9 +31,10 @@ from ..cases.half import bf16_bits, bf16_values  # noqa: F401  (bf16 I/O as bit 
 from ..cases.case import Case
 from ..cases.case import OUTPUT_NAMES
 from ..networks.engine import build_plan
-from ..networks.engine_cache import EngineCache, LoadedEngines, TimingCacheFile, shape_signature
+from ..networks.engine_cache import EngineCache, LoadedEngines, TimingCacheFile, cache_key, shape_signature
 from ..cases.onnx_case import OnnxCase
 from . import ONLY_ONNX
+from .base import Runner
 from .onnx_probe import node_refusal, parser_refusal
 
 PRECISIONS = {"fp32": "float32", "tf32": "tf32", "fp16": "float16", "bf16": "bfloat16"}  # -> tolerance row
@@ -93,8 +93,9 @@ def typing_for(precision: str, requested: str, rt) -> tuple[str, str | None]:
     return typing, None
 
 
-class TensorRTRunner(contextlib.AbstractContextManager):
+class TensorRTRunner(Runner):
     """A TensorRT engine per case (cached on disk, kept deserialised while used), run on the current CUDA device."""
+    kind = "tensorrt"
 
     def __init__(self, path: str = "loop", precision: str = "fp32", *, cache_dir=None, weights_as_inputs: bool = False,
                  compute_capability=None, typing: str | None = None, io: str = "network",
@@ -128,7 +129,7 @@ class TensorRTRunner(contextlib.AbstractContextManager):
         self._runtime = self._stream = self._logger = None
         self._compute_capability = compute_capability  # None: ask the CUDA device (tests on CPU pass one)
 
-    def unsupported(self, case: Case) -> str | None:
+    def prepare(self, case: Case) -> str | None:
         if isinstance(case, OnnxCase) and self.path != "onnx":
             return ONLY_ONNX
         reason = trt_api.missing(self.path) or self._typing_reason
@@ -159,18 +160,16 @@ class TensorRTRunner(contextlib.AbstractContextManager):
         self._logger = CapturingLogger(trt)
         return trt.Runtime(self._logger)
 
-    def __enter__(self):
+    def open(self) -> None:
         self._runtime = self._new_runtime()
         self._stream = cuda_memory.Stream()
-        return self
 
-    def __exit__(self, *exc):
+    def close(self) -> None:
         self.loaded.clear()  # contexts and engines before the runtime that made them
         self._kept_feeds.clear()
         if self._stream is not None:
-            self._stream.__exit__(*exc)
+            self._stream.__exit__(None, None, None)
         self._stream = self._runtime = None
-        return False
 
     def engine_fields(self, case: Case) -> dict:
         """What the engine for `case` depends on: the key of the disk cache and of the kept engines."""
@@ -180,6 +179,12 @@ class TensorRTRunner(contextlib.AbstractContextManager):
                 "precision": self.engine_precision, "typing": self.typing, "io": self.io,
                 "builder_optimization_level": self.optimization_level, "weights_as_inputs": self.weights_as_inputs,
                 "case": shape_signature(case) if self.weights_as_inputs else case.to_json()}
+
+    def engine_key(self, case: Case) -> str:
+        """The engine cache key of `case`'s engine; empty where no CUDA device or TensorRT answers (nothing runs)."""
+        if trt_api.load() is None or (self._compute_capability is None and cuda_memory.missing()):
+            return ""
+        return cache_key(self.engine_fields(case))
 
     def network(self, case: Case, materials=None):
         """The case's network as this runner builds it (typing, precision, I/O), its tensor types checked."""

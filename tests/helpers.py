@@ -1,0 +1,41 @@
+"""Helpers the test modules share: a case checked on a runner through the run engine, stand-in runners."""
+
+from __future__ import annotations
+
+import pytest
+
+from trt_cases.results.records import describe
+from trt_cases.run import run_case
+from trt_cases.runners.base import Runner
+
+
+def conforms(runner, case, log=None, hint: str = ""):
+    """`case` on `runner` through the run engine: skips with the runner's reason, else must pass; the record (and
+    its outputs) go to `log` (the `conformance_log` fixture) where given. Returns the record."""
+    record, outputs = run_case(runner, case)
+    if log is not None:
+        log.add(record, outputs)
+    if record.status == "skipped":
+        pytest.skip(record.reason)
+    assert record.status == "passed", describe(record) + (f"\n  {hint}" if hint else "")
+    return record
+
+
+class Fixed(Runner):
+    """A stand-in backend whose outputs are the reference's plus `shift` (0: a perfect backend)."""
+
+    def __init__(self, name="stub", kind="oracle", shift=0.0, precision="float32", reason=None):
+        self.name, self.kind, self.shift, self.precision, self.reason = name, kind, shift, precision, reason
+
+    def prepare(self, case):
+        return self.reason
+
+    def infer(self, case, materials=None):
+        return tuple(e + self.shift for e in case.reference(materials))
+
+
+def specs(factories: dict) -> dict:
+    """`{name: factory}` as the backend specs `run.run` takes (kind "oracle": the record takes the runner's own)."""
+    from trt_cases.runners.registry import BackendSpec
+
+    return {name: BackendSpec(name, "oracle", factory) for name, factory in factories.items()}
