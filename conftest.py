@@ -215,7 +215,8 @@ def _merge_workers(directory):
 
 
 def _render(path):
-    from trt_cases.results import report, records as results
+    from trt_cases import report
+    from trt_cases.results import records as results
 
     report.write(path.parent, results.read(path))
 

@@ -33,7 +33,8 @@ import pathlib
 import shlex
 import sys
 
-from .results import baseline, baseline_output, known_mismatches, report, records as results, shard
+from . import report
+from .results import baseline, baseline_output, known_mismatches, records as results, shard
 from .cases.case import PRECISIONS
 from .cases.sets import SETS
 from .results.run import DEFAULT_SETS, gate, run, select_backends, select_cases
