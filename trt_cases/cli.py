@@ -289,11 +289,11 @@ def _check_line(record) -> str:
 
 
 def cmd_export(args) -> int:
-    """Write one case as a bug-report bundle (`results.bundle`)."""
+    """Write one case as a bug-report bundle (`export.bundle`)."""
     import dataclasses
 
     from .cases import limits
-    from .results import bundle
+    from .export import bundle
 
     bundle.check_out(args.out)
     case = _one_case(args)
