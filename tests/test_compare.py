@@ -128,7 +128,8 @@ def test_large_error_where_the_reference_is_exactly_zero_fails_cleanly():
 
 
 def test_a_failing_comparison_reaches_results_json_and_the_report(tmp_path):
-    from trt_cases.results import report, records as results
+    from trt_cases import report
+    from trt_cases.results import records as results
     from trt_cases.run import run
 
     class MasksNothing(Runner):

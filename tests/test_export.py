@@ -1,12 +1,15 @@
 """`python -m trt_cases export CASE_ID --out DIR`: a bug-report bundle, checked by onnxruntime and by NVIDIA's
 Polygraphy (`polygraphy run --onnxrt --load-inputs --load-outputs`), which must pass it and fail an altered one."""
 
+import importlib.resources
 import importlib.util
 import json
+import os
 import pathlib
 import shutil
 import subprocess
 import sys
+import zipfile
 
 import numpy as np
 import onnx
@@ -14,7 +17,7 @@ import onnxruntime
 import pytest
 
 from trt_cases.cli import main
-from trt_cases.results import bundle
+from trt_cases.export import bundle, polygraphy_json
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 IRNNV2 = "lstm-bi-skip-L2-H8-S5-E8-B2x3-lens-h0-c0-fp32-s17"
@@ -75,6 +78,10 @@ def test_trtexec_output_check_script(tmp_path):
         exported = [{"name": k, "dimensions": "x".join(map(str, reference[k].shape)),
                      "values": reference[k].astype(np.float32).ravel().tolist()} for k in reference.files]
     (out / "trtexec_outputs.json").write_text(json.dumps(exported))
+    shipped = importlib.resources.files("trt_cases.export").joinpath("check_trtexec_outputs.py")
+    assert (out / "check_trtexec_outputs.py").read_bytes() == shipped.read_bytes()  # copied, not generated
+    atol = json.loads((out / "tolerance.json").read_text())["atol"]
+    assert f"--atol {atol:.6g} " in (out / "commands.sh").read_text()  # the script applies polygraphy's tolerance
     script = [sys.executable, "check_trtexec_outputs.py", "trtexec_outputs.json"]
     passed = subprocess.run(script, cwd=out, capture_output=True, text=True)
     assert passed.returncode == 0 and passed.stdout.count("passed") == 2, passed.stdout + passed.stderr
@@ -82,6 +89,36 @@ def test_trtexec_output_check_script(tmp_path):
     (out / "trtexec_outputs.json").write_text(json.dumps(exported))
     failed = subprocess.run(script, cwd=out, capture_output=True, text=True)
     assert failed.returncode == 1 and "Y: max abs error 1.000e-02" in failed.stdout and "FAILED" in failed.stdout
+    missing = subprocess.run(script[:-1] + ["no_such_outputs.json"], cwd=out, capture_output=True, text=True)
+    assert missing.returncode == 2 and missing.stderr.count("\n") == 1 and "no_such_outputs.json" in missing.stderr, missing.stderr
+
+
+def test_check_script_is_package_data_of_the_built_wheel(tmp_path):
+    """pyproject ships the checker: a wheel built from the source holds it, and installed from that wheel alone the
+    package finds it with importlib.resources, as `bundle.write` reads it."""
+    source = tmp_path / "source"
+    source.mkdir()
+    for name in ("pyproject.toml", "README.md"):
+        shutil.copy(ROOT / name, source / name)
+    for name in ("trt_cases", "reference"):
+        shutil.copytree(ROOT / name, source / name, ignore=shutil.ignore_patterns("__pycache__"))
+    built = subprocess.run([sys.executable, "-m", "pip", "wheel", str(source), "--no-deps", "--no-build-isolation",
+                            "-q", "-w", str(tmp_path / "dist")], capture_output=True, text=True)
+    if built.returncode and ("No module named" in built.stderr or "Cannot import" in built.stderr):
+        pytest.skip(f"cannot build a wheel here: {built.stderr.strip().splitlines()[-1]}")
+    assert built.returncode == 0, built.stderr[-2000:]
+    installed = tmp_path / "installed"
+    (wheel,) = (tmp_path / "dist").glob("*.whl")
+    with zipfile.ZipFile(wheel) as archive:
+        archive.extractall(installed)
+    code = ("import importlib.resources, trt_cases.export.bundle as b; "
+            "print(b.__file__); print(importlib.resources.files('trt_cases.export').joinpath(b.CHECK_SCRIPT).read_text())")
+    found = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path,
+                           env={**os.environ, "PYTHONPATH": str(installed)})
+    assert found.returncode == 0, found.stderr[-2000:]
+    where, text = found.stdout.split("\n", 1)
+    assert pathlib.Path(where).is_relative_to(installed), where
+    assert text == (ROOT / "trt_cases" / "export" / "check_trtexec_outputs.py").read_text() + "\n"
 
 
 @pytest.mark.parametrize("args, message", [
@@ -116,12 +153,12 @@ def test_own_json_writer_is_polygraphys_format():
 
     feeds = [{"X": np.arange(6, dtype=np.float32).reshape(2, 3), "sequence_lens": np.array([2, 1], np.int32)}]
     outputs = {"Y": np.linspace(0, 1, 4), "Y_h": np.ones((1, 2))}
-    assert bundle.polygraphy_json(feeds) == to_json(feeds)
+    assert polygraphy_json.to_json(feeds) == to_json(feeds)
     theirs = RunResults([("reference", [IterationResult(outputs, runner_name="reference")])]).to_json()
-    assert bundle.polygraphy_json(bundle.run_results({"reference": [outputs]})) == theirs
-    loaded = RunResults.from_json(bundle.polygraphy_json(bundle.run_results({"reference": [outputs]})))
+    assert polygraphy_json.to_json(polygraphy_json.run_results({"reference": [outputs]})) == theirs
+    loaded = RunResults.from_json(polygraphy_json.to_json(polygraphy_json.run_results({"reference": [outputs]})))
     np.testing.assert_array_equal(loaded["reference"][0]["Y"], outputs["Y"])
-    np.testing.assert_array_equal(from_json(bundle.polygraphy_json(feeds))[0]["sequence_lens"], [2, 1])
+    np.testing.assert_array_equal(from_json(polygraphy_json.to_json(feeds))[0]["sequence_lens"], [2, 1])
 
 
 def _polygraphy(*bundles):

@@ -15,7 +15,9 @@ import subprocess
 import numpy as np
 import pytest
 
-from trt_cases.results import report, records as results
+from trt_cases import report
+from trt_cases.report import model
+from trt_cases.results import records as results
 from trt_cases.cases.onnx_case import OnnxCase
 from trt_cases.cli import main
 
@@ -257,7 +259,7 @@ def test_what_the_installed_tensorrt_refuses_is_listed_parser_refusals_first():
         record("onnx-lstm-fwd-H4-S5-N3-I4-fp32-s1", "skipped", "an ONNX-operator case runs on the onnx path only"),
         record("onnx-lstm-fwd-H4-S5-N3-I4-input_forget-fp32-s2", "skipped", refusal),
         record("onnx-lstm-fwd-H4-S5-N3-I4-input_forget-fp32-s3", "skipped", refusal)]}
-    assert list(report.not_supported(document)) == [("simulated-onnx", refusal),
+    assert list(model.not_supported(document)) == [("simulated-onnx", refusal),
                                                      ("simulated-onnx", "an ONNX-operator case runs on the onnx path only")]
     summary = report.markdown_report(document)
     assert "Not supported here" in summary and f"(2 cases, e.g. `onnx-lstm-fwd-H4-S5-N3-I4-input_forget-fp32-s2`): {refusal}" in summary

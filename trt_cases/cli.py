@@ -32,7 +32,8 @@ import os
 import pathlib
 import sys
 
-from .results import baseline, baseline_output, known_mismatches, report, records as results, shard
+from . import report
+from .results import baseline, baseline_output, known_mismatches, records as results, shard
 from .cases.case import PRECISIONS
 from .cases.sets import SETS
 from .cases.selection import DEFAULT_SETS, select_cases
@@ -266,11 +267,11 @@ def cmd_check(args) -> int:
 
 
 def cmd_export(args) -> int:
-    """Write one case as a bug-report bundle (`results.bundle`)."""
+    """Write one case as a bug-report bundle (`export.bundle`)."""
     import dataclasses
 
     from .cases import limits
-    from .results import bundle
+    from .export import bundle
 
     bundle.check_out(args.out)
     case = _one_case(args)

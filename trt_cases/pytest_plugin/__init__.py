@@ -174,8 +174,8 @@ def _merge_workers(directory):
 
 
 def _render(path):
+    from .. import report
     from ..results import records as results
-    from ..results import report
 
     report.write(path.parent, results.read(path))
 

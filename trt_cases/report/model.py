@@ -1,9 +1,8 @@
-"""Reports of a results document: a self-contained HTML page and a Markdown summary for CI logs.
+"""What a report shows, as data, for the HTML page (`html_page`) and the Markdown summary (`markdown`).
 
-This module holds what the page shows, as data: each record's look (its status, with passes whose
-tolerance was not a value check set apart as "not comparable"), its error over the tolerance and
-the heat bin of that ratio, the grid of configurations x backends, the failures by severity, and
-the errors per output read back from `outputs.npz`. `report_html` lays it out, `report_svg` draws.
+Each record's look (its status, with passes whose tolerance was not a value check set apart as "not
+comparable"), its error over the tolerance and the heat bin of that ratio, the grid of configurations x
+backends, the failures by severity, and the errors per output read back from `outputs.npz`.
 """
 
 from __future__ import annotations
@@ -171,55 +170,3 @@ def saved_outputs(directory):
         return
     with data:
         yield data
-
-
-def write(directory, document, *, diff=None) -> str:
-    """Write `report.html` (with the outputs saved in `directory`, where there are any) and `summary.md`
-    into `directory`; returns the summary's text."""
-    directory = pathlib.Path(directory)
-    with saved_outputs(directory) as outputs:
-        (directory / "report.html").write_text(html_report(document, outputs=outputs, diff=diff))
-    summary = markdown_report(document)
-    (directory / "summary.md").write_text(summary)
-    return summary
-
-
-def html_report(document, *, outputs=None, diff=None) -> str:
-    """The page; `outputs` (the saved arrays) adds a curve per output, `diff` (a `baseline.Diff`) a baseline view."""
-    from . import report_html
-
-    return report_html.page(document, outputs, diff)
-
-
-def markdown_report(document) -> str:
-    lines = ["# RNN conformance summary", "", f"Sets: {', '.join(document.get('sets', []))}", ""]
-    if document.get("partial"):
-        lines += ["**Partial run**: it was interrupted; the counts cover the cases that finished.", ""]
-    lines += ["| backend | " + " | ".join(STATUSES) + " |", "|---|" + "---|" * len(STATUSES)]
-    for backend, row in counts(document).items():
-        lines.append(f"| {backend} | " + " | ".join(str(row.get(s, 0)) for s in STATUSES) + " |")
-    failing = [r for group in failures_by_backend(document).values() for r in group if r["status"] != "xfail"]
-    lines += ["", f"Failures: {len(failing)}"]
-    for r in failing:
-        figures = f" max abs {r['max_abs']:.3e} (allowed {r['allowed']:.3e})" if r.get("max_abs") is not None else f" {r.get('reason', '')}"
-        named = f": {r['reason']}" if r.get("max_abs") is not None and r.get("reason") else ""  # e.g. a reading
-        lines.append(f"- `{r['backend']}` `{r['case']}`: {r['status']}{figures}{named}")
-    expected = {}
-    for r in document["records"]:
-        if r["status"] == "xfail":
-            expected.setdefault((r["backend"], r.get("reason") or "no reason given"), []).append(r["case"])
-    if expected:  # findings about a backend (`finding: ...`) and known mismatches, grouped by reason
-        lines += ["", f"Expected failures (findings and known mismatches): {sum(map(len, expected.values()))}"]
-        lines += [f"- `{backend}` ({len(ids)} case{'s' if len(ids) > 1 else ''}, e.g. `{ids[0]}`): {reason}"
-                  for (backend, reason), ids in expected.items()]
-    skipped = not_supported(document)
-    if skipped:  # a node the installed TensorRT's parser refuses is what that TensorRT does not support
-        lines += ["", f"Not supported here (skipped, in each backend's words; TensorRT parser refusals first): "
-                      f"{sum(map(len, skipped.values()))}"]
-        lines += [f"- `{backend}` ({len(ids)} case{'s' if len(ids) > 1 else ''}, e.g. `{ids[0]}`): {reason}"
-                  for (backend, reason), ids in skipped.items()]
-    unchecked = [r for r in document["records"] if look(r) == "not-comparable"]
-    if unchecked:
-        lines += ["", f"Not comparable (passed on shapes and finiteness only): {len(unchecked)}"]
-        lines += [f"- `{r['backend']}` `{r['case']}`" for r in unchecked]
-    return "\n".join(lines) + "\n"

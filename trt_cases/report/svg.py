@@ -1,4 +1,4 @@
-"""Inline SVG charts for the report: error per timestep (a line) and per layer index (bars).
+"""Inline SVG charts for the HTML page: error per timestep (a line) and per layer index (bars).
 
 Errors span many decades, so the y axis is log10 with a tick and label at every decade; the
 tolerance is a dashed line. A zero error is drawn on the floor, a NaN or Inf mismatch at the top.

@@ -8,17 +8,17 @@
   and output names;
 - `inputs.json`, `reference_outputs.json`: the same in Polygraphy's JSON (`--load-inputs`: a list of feed dicts;
   `--load-outputs`: a `RunResults` with one runner, `reference`), written by polygraphy when it is importable,
-  else in the same format by `polygraphy_json` here;
+  else in the same format by `polygraphy_json.to_json`;
 - `<input>.bin`: each input's raw bytes, for `trtexec --loadInputs=<input>:<input>.bin,...`;
-- `check_trtexec_outputs.py`: compares trtexec's `--exportOutput` JSON with the reference at the tolerance;
+- `check_trtexec_outputs.py` (this package's own file, copied) and `tolerance.json`: compares trtexec's
+  `--exportOutput` JSON with the reference at the tolerance that `tolerance.json` holds;
 - `case.json`, `README.md` and `commands.sh`: the case, and the polygraphy and trtexec command lines with the
   suite's tolerance for the precision (`--atol` the largest error allowed, `--rtol 0`).
 """
 
 from __future__ import annotations
 
-import base64
-import io
+import importlib.resources
 import json
 import os
 import pathlib
@@ -28,12 +28,14 @@ import numpy as np
 
 from ..cases.case import Case
 from ..cases.precision import ROUNDING, SENSITIVITY_FACTOR, TOLERANCE, sensitivity
+from .polygraphy_json import writers
 
 COMPARED_AT = {"fp32": "float32", "tf32": "tf32", "fp16": "float16", "bf16": "bfloat16"}  # case -> compare precision
 POLYGRAPHY_FLAGS = {"fp32": [], "tf32": ["--tf32"], "fp16": ["--strongly-typed"], "bf16": ["--strongly-typed"]}
 TRTEXEC_FLAGS = {"fp32": ["--noTF32"], "tf32": [], "fp16": ["--stronglyTyped"], "bf16": ["--stronglyTyped"]}
+CHECK_SCRIPT = "check_trtexec_outputs.py"  # package data, copied into every bundle as is
 FILES = ("model.onnx", "inputs.npz", "reference_outputs.npz", "inputs.json", "reference_outputs.json", "case.json",
-         "README.md", "commands.sh", "check_trtexec_outputs.py")
+         "README.md", "commands.sh", CHECK_SCRIPT, "tolerance.json")
 
 
 def model_and_feeds(case, materials):
@@ -93,7 +95,7 @@ def write(case, out) -> pathlib.Path:
         np.savez(out / "inputs.npz", **feeds)
         reference = dict(zip(output_names, (np.asarray(e, dtype=np.float64) for e in expected)))
         np.savez(out / "reference_outputs.npz", **reference)
-        save_inputs, save_outputs = _polygraphy_writers()
+        save_inputs, save_outputs = writers()
         save_inputs([feeds], out / "inputs.json")
         save_outputs(reference, out / "reference_outputs.json")
         for name, value in feeds.items():
@@ -104,7 +106,8 @@ def write(case, out) -> pathlib.Path:
         (out / "commands.sh").write_text(f"#!/bin/sh\n# {case.id}: every check runs; exit 1 if any failed\n"
                                          'cd "$(dirname "$0")"\nstatus=0\n'
                                          + "".join(f"{c} || status=1\n" for c in commands) + "exit $status\n")
-        (out / "check_trtexec_outputs.py").write_text(CHECK_SCRIPT.replace("__ATOL__", repr(atol)))
+        (out / "tolerance.json").write_text(json.dumps({"atol": atol, "rtol": 0}) + "\n")
+        (out / CHECK_SCRIPT).write_bytes(importlib.resources.files(__package__).joinpath(CHECK_SCRIPT).read_bytes())
         (out / "README.md").write_text(_readme(case, feeds, output_names, atol, commands))
     except OSError as exc:
         raise ValueError(f"--out {out}: cannot write the bundle there: {exc.strerror or exc}") from None
@@ -145,71 +148,6 @@ Check it with TensorRT (both commands are in `commands.sh`):
 ```
 
 `inputs.json`/`reference_outputs.json` are Polygraphy's formats (`--load-inputs`, `--load-outputs`);
-`<input>.bin` are the raw inputs for `trtexec --loadInputs`; `case.json` describes the case.
+`<input>.bin` are the raw inputs for `trtexec --loadInputs`; `case.json` describes the case;
+`tolerance.json` holds the tolerance that `check_trtexec_outputs.py` applies.
 """
-
-
-# --- Polygraphy's JSON, written the way polygraphy.json.save_json writes it --------------------------
-
-def _polygraphy_writers():
-    """polygraphy's own `save_json` and `RunResults` where polygraphy is importable, else this module's same format."""
-    try:
-        from polygraphy.comparator import IterationResult, RunResults
-        from polygraphy.json import save_json
-        from polygraphy.logger import G_LOGGER
-    except ImportError:
-        return (lambda feeds, path: path.write_text(polygraphy_json(feeds)),
-                lambda outputs, path: path.write_text(polygraphy_json(run_results({"reference": [outputs]}))))
-    G_LOGGER.module_severity = G_LOGGER.ERROR  # its "Saving ..." lines would drown the command's own
-    return (lambda feeds, path: save_json(feeds, str(path), description="inputs"),
-            lambda outputs, path: RunResults([("reference", [IterationResult(dict(outputs), runner_name="reference")])])
-            .save(str(path)))
-
-
-def run_results(runs: dict) -> dict:
-    """A Polygraphy `RunResults` as plain data: runner name -> list of iterations (output name -> array)."""
-    return {"lst": [[name, [{"outputs": {k: {"values": v, "polygraphy_class": "LazyArray"} for k, v in it.items()},
-                              "runtime": None, "runner_name": name, "polygraphy_class": "IterationResult"}
-                             for it in iterations]] for name, iterations in runs.items()],
-            "polygraphy_class": "RunResults"}
-
-
-def polygraphy_json(obj) -> str:
-    """`obj` (lists, dicts, arrays) as Polygraphy's JSON: arrays are `{"array": base64 of np.save, "polygraphy_class":
-    "ndarray"}`, indented by 4, as `polygraphy.json.to_json` writes them (tests check it against polygraphy)."""
-    def plain(value):
-        if isinstance(value, np.ndarray):
-            buffer = io.BytesIO()
-            np.save(buffer, value, allow_pickle=False)
-            return {"array": base64.b64encode(buffer.getvalue()).decode(), "polygraphy_class": "ndarray"}
-        if isinstance(value, dict):
-            return {k: plain(v) for k, v in value.items()}
-        if isinstance(value, (list, tuple)):
-            return [plain(v) for v in value]
-        return value
-    return json.dumps(plain(obj), indent=4)
-
-
-CHECK_SCRIPT = '''"""Compare trtexec's --exportOutput JSON with reference_outputs.npz at the suite's tolerance (exit 1 when over it)."""
-import json
-import sys
-
-import numpy as np
-
-ATOL = __ATOL__
-exported = {o["name"]: o for o in json.load(open(sys.argv[1] if len(sys.argv) > 1 else "trtexec_outputs.json"))}
-reference = np.load("reference_outputs.npz")
-failed = False
-for name in reference.files:
-    expected = reference[name]
-    if name not in exported:
-        print(f"{name}: not in trtexec's outputs")
-        failed = True
-        continue
-    actual = np.asarray(exported[name]["values"], dtype=np.float64).reshape(expected.shape)
-    error = float(np.max(np.abs(actual - expected))) if expected.size else 0.0
-    bad = not np.isfinite(error) or error > ATOL
-    failed |= bad
-    print(f"{name}: max abs error {error:.3e} (allowed {ATOL:.3e}): {'FAILED' if bad else 'passed'}")
-sys.exit(1 if failed else 0)
-'''

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import html
 
-from . import report_svg
-from .report import (HEAT, ROW_AXES, STATUSES, anchor, counts, failures_by_backend, grid, heat, look, not_run, not_supported, output_errors,
-                     ratio, states, worst_look)
+from . import svg
+from .model import (HEAT, ROW_AXES, STATUSES, anchor, counts, failures_by_backend, grid, heat, look, not_run, not_supported, output_errors,
+                    ratio, states, worst_look)
 
 CHARTS_PER_BACKEND = 12  # failures of one backend drawn with charts; the rest are listed with their figures
 LOOKS = {"passed": "passed", "built": "built (no values checked)", "not-comparable": "not comparable (shapes, finiteness only)",
@@ -21,7 +21,8 @@ LOOKS = {"passed": "passed", "built": "built (no values checked)", "not-comparab
 esc = html.escape
 
 
-def page(document, outputs, diff) -> str:
+def html_report(document, *, outputs=None, diff=None) -> str:
+    """The page; `outputs` (the saved arrays) adds a curve per output, `diff` (a `baseline.Diff`) a baseline view."""
     rows, backends, cells = grid(document)
     skipped_out = {b for group in not_run(document).values() for b in group}
     ran = [b for b in backends if b not in skipped_out]
@@ -176,7 +177,7 @@ def _failure(r, outputs, *, charted):
         if text:
             parts.append(f"<p class='reason'>{esc(text)}</p>")
     if charted and r["status"] != "error":
-        charts = [(report_svg.line_chart if axis == "timestep" else report_svg.bar_chart)(
+        charts = [(svg.line_chart if axis == "timestep" else svg.bar_chart)(
                       values, r.get("allowed"), title=f"{name}: error per {axis}")
                   for name, axis, values in output_errors(r, outputs)]
         parts.append("<div class='charts'>" + "".join(charts) + "</div>" if charts else "")
