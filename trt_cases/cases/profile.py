@@ -78,6 +78,22 @@ class OptimizationProfile:
             return f"input {missing[0]!r}: no run dims given; the profile has min {self[missing[0]][0]}"
         return None
 
+    @classmethod
+    def covering(cls, profiles) -> "OptimizationProfile":
+        """The smallest profile holding every one of `profiles` (same inputs and ranks): the least min and
+        the greatest max per dim, opt the first profile's (TensorRT tunes for one shape)."""
+        first, *rest = profiles
+        for other in rest:
+            if {n: len(t[0]) for n, t in other.shapes} != {n: len(t[0]) for n, t in first.shapes}:
+                raise ValueError(f"profiles cover different inputs or ranks: {first.to_json()} and {other.to_json()}")
+        shapes = []
+        for name, (lo, opt, hi) in first.shapes:
+            for other in rest:
+                olo, _, ohi = other[name]
+                lo, hi = tuple(map(min, lo, olo)), tuple(map(max, hi, ohi))
+            shapes.append((name, (lo, opt, hi)))
+        return cls(tuple(shapes))
+
     def to_json(self) -> dict:
         return {name: {f: list(d) for f, d in zip(FIELDS, triple)} for name, triple in self.shapes}
 
@@ -121,9 +137,10 @@ def profile_for(case: Case) -> OptimizationProfile:
 
 def run_shapes(case: Case) -> list:
     """`(batch_dims, S)` at which a dynamic engine of `case` runs: min, opt, max (a batch volume that is not a
-    multiple of 8, see `max_batch_dims`), S=1 at the opt batch, and batch 1 at the longest S."""
+    multiple of 8, see `max_batch_dims`), S=1 at the opt batch, batch 1 at the longest S, and the max batch
+    at a middle S (a case without batch dims still runs at three sequence lengths)."""
     B, S, top = case.batch_dims, case.max_seq_length, max_batch_dims(case)
-    shapes = [((1,) * len(B), 1), (B, S), (top, S), (B, 1), ((1,) * len(B), S)]
+    shapes = [((1,) * len(B), 1), (B, S), (top, S), (B, 1), ((1,) * len(B), S), (top, (S + 1) // 2)]
     unique = []
     for shape in shapes:
         if shape not in unique:
