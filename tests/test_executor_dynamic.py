@@ -8,6 +8,8 @@ parties that are not us.
   The same network runs at the shapes that break kernels (the profile's min, opt and max, S=1, batch 1,
   batch 5, lengths ragged at the longest S), each compared with onnxruntime running the same model at
   that shape and with the float64 reference (`reference.onnx_rnn`) on that shape's data.
+- The dynamic networks `build_network(..., dynamic=True)` builds on the loop, drop-in and ONNX paths, each
+  executed at every run shape of its case's profile against the reference on that shape's data.
 - Typed rounding at a dynamic shape: the float16 model's network, every tensor rounded to HALF, against
   the reference at the tolerance the simulated fp16 backends use.
 - Bad run shapes: a fixed dim fed another value, a shape outside the profile, a profile that does not
@@ -19,12 +21,13 @@ parties that are not us.
 """
 
 import re
-import types
 
 import numpy as np
 import pytest
 
 from reference.onnx_rnn import onnx_rnn
+from trt_cases.cases.case import Case
+from trt_cases.cases.profile import OptimizationProfile, case_at, materials_at, run_shapes
 from trt_cases.cases.precision import TOLERANCE
 from trt_cases.networks import trt_api
 
@@ -38,7 +41,9 @@ onnxruntime = pytest.importorskip("onnxruntime")
 from onnx import TensorProto, helper, numpy_helper  # noqa: E402
 
 from trt_cases.executor import execute  # noqa: E402
+from trt_cases.networks.build import build_network  # noqa: E402
 from trt_cases.networks.engine import CapturingLogger  # noqa: E402
+from trt_cases.networks.onnx_export import feeds as export_feeds  # noqa: E402
 
 trt = RT.module
 E, H, D = 3, 4, 2  # input size, hidden size, directions
@@ -46,6 +51,9 @@ PROFILE = {"X": ((1, 1, E), (4, 3, E), (9, 5, E)), "sequence_lens": ((1,), (3,),
            "initial_h": ((D, 1, H), (D, 3, H), (D, 5, H)), "initial_c": ((D, 1, H), (D, 3, H), (D, 5, H))}
 # (S, N): min, opt, max (batch 5: not a multiple of 8), S=1 at batch 5, batch 1 at the longest S.
 RUN_SHAPES = [(1, 1), (4, 3), (9, 5), (1, 5), (9, 1)]
+# An IRNNv2 case built dynamic on each path (`build_network(..., dynamic=True)`): two batch dims, ragged lengths, states.
+DYNAMIC_CASE = Case("LSTM", layer_count=2, direction="BIDIRECTION", seq_lengths=True, hidden_state=True,
+                    cell_state=True, batch_dims=(2, 3), max_seq_length=4, hidden_size=5, data_length=3)
 
 
 # --- the parsed dynamic network --------------------------------------------------------------------
@@ -167,6 +175,20 @@ def test_float16_network_at_a_dynamic_shape_rounds_within_the_fp16_tolerance():
     del keep
 
 
+@pytest.mark.parametrize("path", ["loop", "drop-in", "onnx"], ids=lambda path: f"simulated-{path}")
+def test_each_paths_dynamic_network_runs_at_every_run_shape_of_its_profile(path):
+    """`build_network(..., dynamic=True)` (one network, its profile) executed at every run shape of the case."""
+    net = build_network(DYNAMIC_CASE, path, dynamic=True)
+    m = DYNAMIC_CASE.materialise()
+    for batch_dims, S in run_shapes(DYNAMIC_CASE):
+        at, data = case_at(DYNAMIC_CASE, batch_dims, S), materials_at(DYNAMIC_CASE, m, batch_dims, S)
+        got = execute(net.network, export_feeds(at, data), rounding="none", profile=net.profile)
+        for name, expected in zip(at.output_names, at.reference(data)):
+            assert got[name].shape == expected.shape, (path, batch_dims, S, name)
+            np.testing.assert_allclose(got[name], expected, rtol=0, atol=TOLERANCE["float64"] * max(1, np.abs(expected).max()),
+                                       err_msg=f"{path} at batch {batch_dims}, S={S}: {name}")
+
+
 # --- bad run shapes and profiles ---------------------------------------------------------------------
 
 def fits(profile_change=None, **feed_change):
@@ -187,25 +209,29 @@ def fits(profile_change=None, **feed_change):
     (*fits({"X": ((5, 1, E), (6, 3, E), (9, 5, E))}),
      "input 'X': run dims (4, 3, 3) outside the profile: min (5, 1, 3), max (9, 5, 3)"),
     (*fits({"sequence_lens": ((1, 1), (3, 3), (5, 5))}),
-     "input 'sequence_lens': run dims (3,) have rank 1; the profile's min (1, 1) has rank 2"),
+     "profile input 'sequence_lens': rank 2 (min (1, 1)); the network's input is (-1,), rank 1"),
+    (*fits({"X": ((1, 1, 4), (4, 3, 4), (9, 5, 4))}),
+     "profile input 'X': dim 2 is fixed at 3 by the network ((-1, -1, 3)); the profile gives min (1, 1, 4), "
+     "opt (4, 3, 4), max (9, 5, 4)"),
+    (*fits({"X": ((1, 1, E), (10, 3, E), (9, 5, E))}),
+     "profile input 'X': opt > max in some dim: min (1, 1, 3), opt (10, 3, 3), max (9, 5, 3)"),
     (*fits({"Y": ((1,), (1,), (1,))}),
      "profile input 'Y': the network has no such input; its inputs: X, sequence_lens, initial_h, initial_c"),
     (feeds_at(4, 3), {k: v for k, v in PROFILE.items() if k != "initial_c"},
      "input 'initial_c' has dynamic dims (2, -1, 4) and no entry in the profile"),
     (*fits({"X": ((1, 1, E), (4, 3, E))}),
      "profile input 'X': expected (min, opt, max) dims; got ((1, 1, 3), (4, 3, 3))"),
-], ids=["fixed-dim", "fixed-leading-dim", "rank", "above-max", "below-min", "profile-rank", "profile-unknown-input",
-        "profile-lacks-input", "profile-not-a-triple"])
+], ids=["fixed-dim", "fixed-leading-dim", "rank", "above-max", "below-min", "profile-rank", "profile-fixed-dim",
+        "profile-opt-above-max", "profile-unknown-input", "profile-lacks-input", "profile-not-a-triple"])
 def test_bad_run_shapes_are_refused_in_one_line(parsed, feeds, profile, message):
     _model, network = parsed
     with pytest.raises(ValueError, match=f"^{re.escape(message)}$"):
         execute(network, feeds, profile=profile)
 
 
-def test_a_profile_object_with_shapes_pairs_is_read_like_a_mapping(parsed):
-    """`trt_cases.cases.profile.OptimizationProfile` keeps `shapes` as ((name, (min, opt, max)), ...)."""
+def test_an_optimization_profile_is_checked_like_a_mapping(parsed):
     _model, network = parsed
-    profile = types.SimpleNamespace(shapes=tuple(PROFILE.items()))
+    profile = OptimizationProfile(tuple(PROFILE.items()))
     assert execute(network, feeds_at(9, 5), profile=profile)["Y"].shape == (9, D, 5, H)
     with pytest.raises(ValueError, match=re.escape("input 'X': run dims (9, 6, 3) outside the profile")):
         execute(network, feeds_at(9, 6), profile=profile)
