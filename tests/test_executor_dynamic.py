@@ -23,28 +23,25 @@ parties that are not us.
 import re
 
 import numpy as np
+import onnx
+import onnxruntime
 import pytest
+from onnx import TensorProto, helper, numpy_helper
 
 from reference.onnx_rnn import onnx_rnn
 from trt_cases.cases.case import Case
-from trt_cases.cases.profile import OptimizationProfile, case_at, materials_at, run_shapes
 from trt_cases.cases.precision import TOLERANCE
+from trt_cases.cases.profile import OptimizationProfile, case_at, materials_at, run_shapes
+from trt_cases.executor import execute
 from trt_cases.networks import trt_api
+from trt_cases.networks.build import build_network
+from trt_cases.networks.engine import CapturingLogger
+from trt_cases.networks.onnx_export import feeds as export_feeds
 
 pytestmark = pytest.mark.trt_build
 RT = trt_api.load()
 if RT is None:
     pytest.skip(trt_api.missing("onnx"), allow_module_level=True)
-onnx = pytest.importorskip("onnx")
-onnxruntime = pytest.importorskip("onnxruntime")
-
-from onnx import TensorProto, helper, numpy_helper  # noqa: E402
-
-from trt_cases.executor import execute  # noqa: E402
-from trt_cases.networks.build import build_network  # noqa: E402
-from trt_cases.networks.engine import CapturingLogger  # noqa: E402
-from trt_cases.networks.onnx_export import feeds as export_feeds  # noqa: E402
-
 trt = RT.module
 E, H, D = 3, 4, 2  # input size, hidden size, directions
 PROFILE = {"X": ((1, 1, E), (4, 3, E), (9, 5, E)), "sequence_lens": ((1,), (3,), (5,)),
