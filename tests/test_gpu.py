@@ -94,7 +94,8 @@ def test_case_sets(runners, name, case, conformance_log):
 def test_model_nodes(runners, name, model_case, conformance_log):
     """A node of the user's model (`--onnx-model`), alone, on its own weights: on the TensorRT ONNX-parser backends,
     and on cuDNN where torch can express the node."""
-    if not name.startswith(("tensorrt-onnx-", "torch-cuda-")):
+    spec = BACKENDS[name]
+    if not (spec.kind == "cudnn" or spec.path == "onnx"):
         pytest.skip(f"{name} runs IRNNv2 cases only; a model's ONNX node runs on the tensorrt-onnx-* and torch-cuda-* backends")
     check(runners, name, model_case, conformance_log)
 
