@@ -1,4 +1,4 @@
-"""The stage packages import only down the flow: cases -> networks -> executor -> runners -> results -> cli.
+"""The stage packages import only down the flow: cases -> networks -> executor -> runners -> results -> reduce -> cli.
 
 Parsed from the source (no import side effects): every `from ..x import` / `import trt_cases.x` in a
 stage's modules names its own stage or an earlier one. `reference/` sits below all of them and never
@@ -11,7 +11,7 @@ import pathlib
 import pytest
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
-STAGES = ("cases", "networks", "executor", "runners", "results", "cli")
+STAGES = ("cases", "networks", "executor", "runners", "results", "reduce", "cli")
 
 
 def _stage_of(module: str) -> str | None:

@@ -412,10 +412,11 @@ def _simulated_trace(case, path):
 
 def _engine_trace(case, backend):
     from .runners.trace_engine import trace_engine
+    from .runners.trt_runner import TensorRTRunner
 
     (name, factory), = select_backends([backend]).items()
     runner = factory()
-    if getattr(runner, "kind", "") != "tensorrt":
+    if not isinstance(runner, TensorRTRunner):
         raise ValueError(f"--backend {backend}: trace runs on a TensorRT engine; allowed: tensorrt-* backends "
                          "(a simulation is traced with --path)")
     reason = runner.unsupported(case)
