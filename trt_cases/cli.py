@@ -339,7 +339,7 @@ def cmd_merge(args) -> int:
 
 
 def _trace_and_reduce_parsers(sub, epilog) -> None:
-    """`trace` (where a case departs) and `reduce` (its smallest failing case): their arguments."""
+    """`trace` (where a case departs), `reduce` (its smallest failing case), `findings` (the findings page)."""
     tracing = sub.add_parser("trace", help="localise where one case's network departs from the reference: simulated "
                                            "(NumPy executor) or, with --backend tensorrt-*, on a real engine", **epilog)
     tracing.add_argument("case_id")
@@ -352,6 +352,9 @@ def _trace_and_reduce_parsers(sub, epilog) -> None:
     shrink.add_argument("--backend", help="the backend it fails on (required with a case id)")
     shrink.add_argument("--precision", help="run at this precision, as `run --precision` (fp32, fp16, ..., float64)")
     shrink.add_argument("--out", help="a new or empty folder for the bug-report bundle of the smallest case")
+    found = sub.add_parser("findings", help="write the findings page (docs/findings.md) from the known mismatches and "
+                                            "known builder failures, each with its minimal case", **epilog)
+    found.add_argument("--out", required=True, help="the Markdown file to write, e.g. docs/findings.md")
     for p in (tracing, shrink):
         p.add_argument("--set", action="append", metavar="MODEL.onnx", help="a model whose node ids to resolve (repeatable)")
         p.add_argument("--shape", action="append", default=[], metavar="NAME=DIMS", help="a model's input shape, e.g. x=5x3x8")
@@ -468,6 +471,14 @@ def cmd_reduce(args) -> int:
     return OK
 
 
+def cmd_findings(args) -> int:
+    """docs/findings.md from the known entries (`results.findings`)."""
+    from .results import findings
+
+    print(f"wrote {findings.write(args.out)}")
+    return OK
+
+
 def _reduction_line(entry) -> str:
     if "not_reduced" in entry:
         return f"{entry['backend']} {entry['case']}: not reduced: {entry['not_reduced']}"
@@ -476,7 +487,7 @@ def _reduction_line(entry) -> str:
 
 
 COMMANDS = {"run": cmd_run, "check": cmd_check, "compare": cmd_compare, "report": cmd_report, "trace": cmd_trace,
-            "merge": cmd_merge, "export": cmd_export, "reduce": cmd_reduce}
+            "merge": cmd_merge, "export": cmd_export, "reduce": cmd_reduce, "findings": cmd_findings}
 
 
 if __name__ == "__main__":
