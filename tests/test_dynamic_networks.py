@@ -16,7 +16,8 @@ import onnxruntime
 import pytest
 
 from trt_cases.cases.case import Case
-from trt_cases.cases.profile import (OptimizationProfile, case_at, dynamic_inputs, feed_shapes, materials_at,
+from trt_cases.cases.profile import OptimizationProfile
+from trt_cases.cases.dynamic import (case_at, dynamic_inputs, feed_shapes, materials_at,
                                      profile_for, run_shapes)
 from trt_cases.networks import profiles, trt_api
 from trt_cases.networks.engine_cache import cache_key, engine_structure, with_profile

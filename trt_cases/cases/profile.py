@@ -1,5 +1,4 @@
-"""An optimization profile (TensorRT's min, opt and max dims per network input) as a case-level value,
-and the profile and run shapes of an IRNNv2 case built with dynamic batch and sequence dims.
+"""An optimization profile (TensorRT's min, opt and max dims per network input) as a case-level value.
 
 A profile is plain data: frozen, JSON-able, checked on its own (`OptimizationProfile.check`) and against
 a network's inputs (`trt_cases.networks.profiles`); `contains(shapes)` says why a run shape lies outside it.
@@ -9,10 +8,6 @@ Every error is one line naming the input and the dims.
 from __future__ import annotations
 
 import dataclasses
-
-import numpy as np
-
-from .case import Case, Materials, _lengths, _round
 
 FIELDS = ("min", "opt", "max")
 
@@ -100,73 +95,3 @@ class OptimizationProfile:
     @classmethod
     def from_json(cls, data: dict) -> "OptimizationProfile":
         return cls(tuple((name, tuple(tuple(dims[f]) for f in FIELDS)) for name, dims in data.items()))
-
-
-def dynamic_inputs(case: Case) -> dict:
-    """The dynamic network inputs of `case` and their dims with -1 where they vary (batch dims and S)."""
-    nb = len(case.batch_dims)
-    batch = (-1,) * nb
-    dims = {"input": batch + (-1, case.data_length)}
-    if case.seq_lengths:
-        dims["seq_lengths"] = batch
-    for name in ("hidden_state", "cell_state"):
-        if getattr(case, name):
-            dims[name] = batch + (case.layer_count * case.K, case.hidden_size)
-    return dims
-
-
-def max_batch_dims(case: Case) -> tuple:
-    """Each batch dim's maximum: 2b + 1, twice the case's and odd, so that the largest batch is never a
-    multiple of 8 (a vectorised kernel's remainder path runs) and the case's own batch lies strictly inside."""
-    return tuple(2 * b + 1 for b in case.batch_dims)
-
-
-def profile_for(case: Case) -> OptimizationProfile:
-    """The profile of `case` built dynamic: batch dims from 1 to `max_batch_dims`, S from 1 to the case's
-    `max_seq_length` (the bound the native IRNNv2Layer puts on S, kept on every path so that one profile
-    serves all three), opt at the case's own shape, where TensorRT picks its tactics."""
-    shapes = {}
-    for name, dims in dynamic_inputs(case).items():
-        tail = dims[len(case.batch_dims) + (1 if name == "input" else 0):]
-        seq = {"input": ((1,), (case.max_seq_length,), (case.max_seq_length,))}.get(name, ((), (), ()))
-        shapes[name] = ((1,) * len(case.batch_dims) + seq[0] + tail,
-                        case.batch_dims + seq[1] + tail,
-                        max_batch_dims(case) + seq[2] + tail)
-    return OptimizationProfile(tuple(shapes.items()))
-
-
-def run_shapes(case: Case) -> list:
-    """`(batch_dims, S)` at which a dynamic engine of `case` runs: min, opt, max (a batch volume that is not a
-    multiple of 8, see `max_batch_dims`), S=1 at the opt batch, batch 1 at the longest S, and the max batch
-    at a middle S (a case without batch dims still runs at three sequence lengths)."""
-    B, S, top = case.batch_dims, case.max_seq_length, max_batch_dims(case)
-    shapes = [((1,) * len(B), 1), (B, S), (top, S), (B, 1), ((1,) * len(B), S), (top, (S + 1) // 2)]
-    unique = []
-    for shape in shapes:
-        if shape not in unique:
-            unique.append(shape)
-    return unique
-
-
-def materials_at(case: Case, m: Materials, batch_dims: tuple, S: int, seed: int = 0) -> Materials:
-    """`m`'s weights and biases with a new input, lengths and states at `batch_dims` and sequence length `S`,
-    drawn from `seed` and rounded to the case precision: the data of one execution of a dynamic engine."""
-    rng = np.random.default_rng([case.seed, seed, S, *batch_dims])
-    rnd = lambda shape, scale: _round(rng.uniform(-scale, scale, shape), case.precision)  # noqa: E731
-    batch_dims = tuple(batch_dims)
-    states = batch_dims + (case.layer_count * case.K, case.hidden_size)
-    return Materials(rnd(batch_dims + (S, case.data_length), 1.0), m.weights, m.biases,
-                     _lengths(rng, batch_dims, S, case.lengths) if case.seq_lengths else None,
-                     rnd(states, 0.5) if case.hidden_state else None, rnd(states, 0.5) if case.cell_state else None)
-
-
-def case_at(case: Case, batch_dims: tuple, S: int) -> Case:
-    """`case` at another run shape (its reference then checks that shape's data)."""
-    return dataclasses.replace(case, batch_dims=tuple(batch_dims), max_seq_length=S)
-
-
-def feed_shapes(case: Case, batch_dims: tuple, S: int) -> dict:
-    """The run shape (input name -> dims) of `case`'s dynamic inputs at `batch_dims` and `S`."""
-    runs = tuple(batch_dims) + (S,)
-    return {name: tuple(runs[i] if d == -1 else d for i, d in enumerate(dims))
-            for name, dims in dynamic_inputs(case).items()}

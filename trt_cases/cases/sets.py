@@ -19,6 +19,7 @@ from __future__ import annotations
 import itertools
 
 from .case import Case
+from .dynamic import engine_cases
 from .onnx_case import OnnxCase
 
 OPS = ("RELU", "TANH", "LSTM", "GRU")
@@ -151,7 +152,31 @@ def onnx() -> list[OnnxCase]:
                      input_size=3 + i // 2 % 3, seed=i) for i, spec in enumerate(specs)]
 
 
-SETS = {"seeds": seeds, "matrix": matrix, "edge": edge, "onnx": onnx}
+def dynamic_structures() -> list[Case]:
+    """One case per dynamic engine, at its profile's opt shape: every op in both directions and both input modes,
+    stacks, ragged lengths, states, one and two batch dims."""
+    cases = []
+    for i, (op, direction, mode) in enumerate(itertools.product(OPS, DIRECTIONS, INPUT_MODES)):
+        cases.append(Case(op, layer_count=1 + i % 2, hidden_size=4, max_seq_length=6, data_length=4 if mode == "SKIP" else 3,
+                          batch_dims=(2, 3) if i % 4 == 3 else (3,), direction=direction, input_mode=mode,
+                          seq_lengths=i % 3 == 0, hidden_state=i % 2 == 0, cell_state=op == "LSTM" and i % 4 == 0,
+                          seed=200 + i))
+    return cases
+
+
+def dynamic() -> list[Case]:
+    """Every dynamic structure executed on one engine at each of its run shapes (`cases.dynamic.engine_cases`)."""
+    return [case for structure in dynamic_structures() for case in engine_cases(structure)]
+
+
+def dynamic_small() -> list[Case]:
+    """The default run's few dynamic engines: a ragged bidirectional LSTM stack with states, a GRU with two batch
+    dims (each at all its run shapes)."""
+    chosen = [c for c in dynamic_structures() if (c.op, c.direction) in (("LSTM", "BIDIRECTION"), ("GRU", "UNIDIRECTION"))]
+    return [case for structure in chosen[:1] + chosen[-1:] for case in engine_cases(structure)]
+
+
+SETS = {"seeds": seeds, "matrix": matrix, "edge": edge, "onnx": onnx, "dynamic": dynamic, "dynamic-small": dynamic_small}
 
 
 def named(name: str) -> list[Case]:

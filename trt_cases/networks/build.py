@@ -33,7 +33,8 @@ from ..cases import half
 from . import trt_api
 from ..cases.case import Case, Materials
 from ..cases.case import OUTPUT_NAMES
-from ..cases.profile import OptimizationProfile, dynamic_inputs, profile_for
+from ..cases.dynamic import dynamic_inputs, profile_for
+from ..cases.profile import OptimizationProfile
 from ..cases.onnx_case import OnnxCase
 from .loop_builder import add_rnn_loop, data_type, layer_tensors
 from .profiles import check as check_profile, network_inputs
@@ -287,6 +288,11 @@ def _add_rnn_v2_as_the_cookbook_does(trt, network, x, case, m, extras, native):
     for (index, gate, is_w), value in m.biases.items():
         layer.set_bias_for_gate(index, enum("RNNGateType", gate.name), is_w, values(value))
     return layer, arrays
+
+
+def network_feeds(m: Materials) -> dict:
+    """The feeds of a case network's data inputs (not its weights) for `m`: a dynamic network at `m`'s shape."""
+    return {"input": m.input.astype(np.float32), **_state_feeds(m)}
 
 
 def _state_feeds(m):

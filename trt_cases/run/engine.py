@@ -54,7 +54,7 @@ def run_case(runner: Runner, case, *, references: References | None = None, xfai
     references = References() if references is None else references
     env = known_mismatches.versions() if env is None else env
     base = dict(case=case.id, backend=runner.name, kind=runner.kind, precision=runner.precision, spec=case.to_json(),
-                typing=runner.typing, engine=runner.engine_key(case))
+                typing=runner.typing, engine=runner.engine_key(case), run_shape=_plain_shape(case.run_shape))
     outputs = {}
     reason = getattr(case, "problem", "") or (reason if prepared else runner.prepare(case))  # e.g. a model node
     if reason:  # whose weights the graph computes: skipped with its reason before anything runs
@@ -168,6 +168,10 @@ def _backend_records(spec, runner, cases, stack, references, xfails, env, repeat
                 continue
         yield run_case(runner, case, references=references, xfails=xfails, env=env, repeats=repeats,
                        prepared=True, reason=reason)
+
+
+def _plain_shape(shape: dict | None) -> dict | None:
+    return None if shape is None else {name: list(dims) for name, dims in shape.items()}
 
 
 def _error(spec, case, exc, runner=None) -> Record:

@@ -51,7 +51,8 @@ class SimulatedRunner(Runner):
             raise ValueError("io='float32' needs a precision (the exact runner simulates the float32 network)")
         self.path, self.network_precision, self.io = path, precision, io
         self.rounding = "none" if precision is None else "network"
-        self._network = Probed()  # the network of the last ONNX-operator case parsed in `unsupported`
+        self._network = Probed()  # the network of the last ONNX-operator case parsed in `prepare`
+        self._dynamic = Probed()  # the dynamic network of the last engine key run
         self.precision = "float64" if precision is None else PRECISIONS[precision]
         self.name = f"simulated-{path}" + ("" if precision is None else f"-{precision}") + \
             ("-autocast" if io == "float32" else "")
@@ -83,11 +84,23 @@ class SimulatedRunner(Runner):
             reason = parser_refusal(case, self.network_precision, self.io)
         return reason
 
+    def engine_key(self, case) -> str:
+        """The network that runs `case`: path, precision, I/O form, and the case it is built from (for a dynamic
+        case, the case at its profile's opt shape: one network for every run shape)."""
+        return f"{self.path}:{self.network_precision or 'fp32'}:{self.io}:{case.engine_case.id}"
+
     def infer(self, case: Case, materials=None):
         """The simulated outputs of `case`'s network, as float64 arrays in IRNNv2Layer layout (an `OnnxCase`'s:
-        `Y, Y_h[, Y_c]` as the parsed network computes them)."""
+        `Y, Y_h[, Y_c]` as the parsed network computes them). A dynamic case runs on the network of its profile,
+        built once and executed at each run shape."""
         from ..executor import execute
-        from ..networks.build import build_network
+        from ..networks.build import build_network, network_feeds
+
+        if getattr(case, "profile", None) is not None:
+            net = self._dynamic_network(case)
+            m = case.materialise() if materials is None else materials
+            values = execute(net.network, network_feeds(m), rounding=self.rounding, profile=net.profile)
+            return tuple(np.asarray(values[name], dtype=np.float64) for name in case.output_names)
 
         if not (materials is None and self._network.holds(case)):  # else `unsupported` said yes and kept the network
             reason = self.prepare(case)
@@ -100,3 +113,13 @@ class SimulatedRunner(Runner):
         values = execute(net.network, net.feeds, rounding=self.rounding)
         names = case.output_names
         return tuple(np.asarray(values[name], dtype=np.float64) for name in names)
+
+    def _dynamic_network(self, case):
+        """The dynamic network of `case`'s engine, kept while its cases run (they come one engine at a time)."""
+        from ..networks.build import build_network
+
+        key = self.engine_key(case)
+        if self._dynamic.case != key:
+            self._dynamic.keep(key, build_network(case.engine_case, self.path, precision=self.network_precision or "fp32",
+                                                  io=self.io, profile=case.profile))
+        return self._dynamic.value
