@@ -1,7 +1,7 @@
 """`reduce`: under each bug planted by `tests/test_mutations.py`, the smallest failing case is 1-minimal, still fails
 the same way, keeps the feature the bug needs, and its bundle reproduces the failure.
 
-Every claim `reduce` makes is re-checked here through the run engine itself (`results.run.run`), not through
+Every claim `reduce` makes is re-checked here through the run engine itself (`run.run`), not through
 `reduce`'s own bookkeeping: the minimal case is run again, and so is every single step from it. A bundle
 reproduces on the simulated backend (its `case.json` run again under the bug) and, for a bug in the model the
 parser reads, on onnxruntime (its `model.onnx` against its `reference_outputs.npz`); for a bug in the builder or
@@ -21,7 +21,8 @@ from trt_cases.cases.sets import EDGE
 from trt_cases.networks import trt_api
 from trt_cases.reduce import CannotRun, DoesNotFail, reduce_case, search
 from trt_cases.reduce.steps import sizes, steps
-from trt_cases.results.run import run, select_backends
+from trt_cases.run import run
+from trt_cases.runners.registry import select_backends
 
 pytestmark = pytest.mark.trt_build
 if trt_api.load() is None:

@@ -54,7 +54,7 @@ def run_case(runner: Runner, case, *, references: References | None = None, xfai
     references = References() if references is None else references
     env = known_mismatches.versions() if env is None else env
     base = dict(case=case.id, backend=runner.name, kind=runner.kind, precision=runner.precision, spec=case.to_json(),
-                typing=runner.typing, engine=runner.engine_key(case), run_shape=_plain_shape(case.run_shape))
+                typing=runner.typing, engine=runner.engine_key(case), run_shape=_plain_shape(runner.run_shape(case)))
     outputs = {}
     reason = getattr(case, "problem", "") or (reason if prepared else runner.prepare(case))  # e.g. a model node
     if reason:  # whose weights the graph computes: skipped with its reason before anything runs
@@ -151,6 +151,11 @@ def _backend_records(spec, runner, cases, stack, references, xfails, env, repeat
         yield from ((_error(spec, case, runner), {}) for case in cases)
         return
     groups, opened = {}, False
+    try:
+        runner.plan(cases)
+    except Exception as exc:  # a runner that cannot plan its engines runs none of the cases
+        yield from ((_error(spec, case, exc, runner), {}) for case in cases)
+        return
     for case in cases:
         groups.setdefault(runner.engine_key(case), []).append(case)
     for case in (case for group in groups.values() for case in group):
