@@ -96,8 +96,7 @@ def onnxruntime_error(out) -> float:
 
 
 def bundle_tolerance(out) -> float:
-    script = (out / "check_trtexec_outputs.py").read_text()
-    return float(script.split("ATOL = ", 1)[1].split("\n", 1)[0])
+    return float(json.loads((out / "tolerance.json").read_text())["atol"])
 
 
 @pytest.mark.parametrize("name", FAST)
