@@ -92,7 +92,11 @@ def _parser():
         p.add_argument("--path", action="append", help="network path: loop, drop-in, onnx, native (repeatable)")
         p.add_argument("--precision", action="append", help="fp32, tf32, fp16, bf16, float32, float64 ... (repeatable)")
         p.add_argument("--xfails-file", default=str(known_mismatches.DEFAULT_FILE), help="known mismatches (JSON)")
-        p.add_argument("--builder-optimization-level", metavar="N", help="TensorRT builder optimisation level 0-5 (sets TRT_RNN_BUILDER_OPT_LEVEL)")
+        p.add_argument("--builder-optimization-level", metavar="N", help="TensorRT builder optimisation level 0-5")
+        p.add_argument("--share-engines", action="store_true",
+                       help="run static IRNNv2 cases of one structure on one loop engine (weights, lengths and states as "
+                            "inputs, dynamic batch and S), as pytest -m gpu runs matrix (tensorrt-loop-*, build-loop*, "
+                            "simulated-loop*)")
         p.add_argument("--allow-no-comparison", action="store_true",
                        help="exit 0, not 3, when no backend compared numbers (e.g. a run of build checks only)")
     run_.add_argument("--out", help="results directory (default results/<UTC time>); one holding results is refused")
@@ -136,7 +140,8 @@ def _runner_options(args) -> dict:
     from .runners.trt_runner import optimization_level_of
 
     level = getattr(args, "builder_optimization_level", None)
-    return {"builder_optimization_level": optimization_level_of(level, "--builder-optimization-level")}
+    return {"builder_optimization_level": optimization_level_of(level, "--builder-optimization-level"),
+            "share_engines": bool(getattr(args, "share_engines", False))}
 
 
 def cmd_run(args) -> int:
@@ -157,11 +162,11 @@ def cmd_run(args) -> int:
     except OSError as exc:
         raise ValueError(f"--out {out}: cannot write results there: {exc.strerror or exc}") from None
     print(f"{len(cases)} cases ({', '.join(specs)}) on {len(backends)} backends -> {out}", flush=True)
-    interrupted = False
+    interrupted, engines = False, {}
     try:
         with writer:
             run(cases, backends, xfails=xfails, progress=args.progress is not False, on_record=writer.add,
-                timing_repeats=args.timing_repeats, runner_options=_runner_options(args))
+                timing_repeats=args.timing_repeats, runner_options=_runner_options(args), engine_counts=engines)
             writer.close()
     except KeyboardInterrupt:
         interrupted = True
@@ -173,11 +178,24 @@ def cmd_run(args) -> int:
     summary = report.write(out, document)
     print(summary)
     print(_what_ran(document))
+    print(_engines_line(engines, results.records_of(document)))
     print(f"results: {out / 'results.json'}  report: {out / 'report.html'}")
     status, lines = gate(results.records_of(document), args.backend or (), args.allow_no_comparison)
     for line in lines:
         print(line, file=sys.stderr)
     return status
+
+
+def _engines_line(engines: dict, records) -> str:
+    """How many engines (and networks) served how many cases, per backend that builds any."""
+    if not engines:
+        return "engines: none built (no TensorRT or build-check backend ran)"
+    lines = ["engines:"]
+    for name, counts in engines.items():
+        served = [r for r in records if r.backend == name and r.engine]
+        lines.append(f"  {name}: " + ", ".join(f"{n} {what.replace('_', ' ')}" for what, n in counts.items())
+                     + f" for {len(served)} cases on {len({r.engine for r in served})} distinct engines")
+    return "\n".join(lines)
 
 
 def _model_options(args) -> dict:

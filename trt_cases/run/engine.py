@@ -97,10 +97,11 @@ def run_case(runner: Runner, case, *, references: References | None = None, xfai
 
 
 def run(cases, backends: dict[str, BackendSpec], *, xfails=(), progress=None, on_record=None, timing_repeats=0,
-        runner_options=None):
+        runner_options=None, engine_counts: dict | None = None):
     """Run every case on every backend; returns `(records, outputs)` for `results.write`.
 
-    `runner_options`: keyword options for `BackendSpec.create` (e.g. builder_optimization_level).
+    `runner_options`: keyword options for `BackendSpec.create` (e.g. builder_optimization_level, share_engines).
+    `engine_counts`: a dict filled with each backend's `Runner.engine_counts` once its cases are done.
     `progress`: None or False for none, True for `progress.Progress` on stderr (a bar on a terminal,
     periodic lines otherwise), or a `Progress`. `on_record(record, outputs)` is called as each record
     finishes, with the outputs it added. Ctrl-C raises KeyboardInterrupt after the records so far.
@@ -129,6 +130,8 @@ def run(cases, backends: dict[str, BackendSpec], *, xfails=(), progress=None, on
                         on_record(record, added)
                     if progress:
                         progress.update(record.status)
+                if engine_counts is not None and not isinstance(runner, Exception) and runner.engine_counts:
+                    engine_counts[spec.name] = dict(runner.engine_counts)
     finally:
         if progress:
             progress.close()

@@ -59,6 +59,11 @@ class Runner(contextlib.AbstractContextManager):
         """The engine (or network) that serves `case`: cases of one key are run together. Empty: one per case."""
         return ""
 
+    @property
+    def engine_counts(self) -> dict:
+        """How many engines it built, loaded from the engine cache and deserialised so far (where it builds any)."""
+        return {}
+
     def run_shape(self, case) -> dict | None:
         """The network inputs' dims `case` runs at on a dynamic engine (None on a static one)."""
         return case.run_shape

@@ -53,6 +53,10 @@ class BuildCheckRunner(Runner):
             reason = parser_refusal(case, self.network_precision)
         return reason
 
+    @property
+    def engine_counts(self) -> dict:
+        return {"built": self.engines_built}
+
     def plan(self, cases) -> None:
         """With `share_engines`, the shared engines of `cases` (`engine_plan`): the ones `tensorrt-loop-*` builds."""
         if self.share_engines:
