@@ -54,11 +54,12 @@ def run_case(runner: Runner, case, *, references: References | None = None, xfai
     references = References() if references is None else references
     env = known_mismatches.versions() if env is None else env
     base = dict(case=case.id, backend=runner.name, kind=runner.kind, precision=runner.precision, spec=case.to_json(),
-                typing=runner.typing, engine=runner.engine_key(case), run_shape=_plain_shape(runner.run_shape(case)))
+                typing=runner.typing)
     outputs = {}
     reason = getattr(case, "problem", "") or (reason if prepared else runner.prepare(case))  # e.g. a model node
     if reason:  # whose weights the graph computes: skipped with its reason before anything runs
         return Record(status="skipped", reason=reason, **base), outputs
+    base.update(engine=runner.engine_key(case), run_shape=_plain_shape(runner.run_shape(case)))
     expected = references.of(case, outputs)
     build_before = runner.build_seconds
     start = time.perf_counter()
@@ -160,7 +161,7 @@ def _backend_records(spec, runner, cases, stack, references, xfails, env, repeat
         yield from ((_error(spec, case, exc, runner), {}) for case in cases)
         return
     for case in cases:
-        groups.setdefault(runner.engine_key(case), []).append(case)
+        groups.setdefault(_engine_key(runner, case), []).append(case)
     for case in (case for group in groups.values() for case in group):
         try:
             reason = getattr(case, "problem", "") or runner.prepare(case)
@@ -176,6 +177,14 @@ def _backend_records(spec, runner, cases, stack, references, xfails, env, repeat
                 continue
         yield run_case(runner, case, references=references, xfails=xfails, env=env, repeats=repeats,
                        prepared=True, reason=reason)
+
+
+def _engine_key(runner, case) -> str:
+    """The engine a case will run on, for grouping; "" where the runner cannot say yet (its `prepare` will)."""
+    try:
+        return runner.engine_key(case)
+    except Exception:  # e.g. no CUDA device to key a TensorRT engine by: the case's own prepare says why
+        return ""
 
 
 def _plain_shape(shape: dict | None) -> dict | None:
