@@ -1,5 +1,8 @@
 """`pytest -m gpu`: engines and cuDNN on the GPU against the reference, per case, path and precision.
 
+Streamed cases (the `streaming` set: each engine called chunk by chunk, its states fed back; cuDNN as torch
+called chunk by chunk with `(h, c)` carried) run as any other, through `run_case`.
+
 Backends: TensorRT on every network path (loop, drop-in, ONNX parser, native where it exists) at
 fp32, TF32, fp16 and bf16, and PyTorch's cuDNN RNNs at float32, TF32 and float16 as a second GPU
 implementation. Cases: the IRNNv2 sets (`seeds`, `matrix`, `edge`) and the ONNX-operator set `onnx`,
@@ -14,7 +17,7 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 
-from trt_cases.run import run_case
+from trt_cases.run import run_case, streaming
 from trt_cases.runners import cuda_memory
 from trt_cases.results import known_mismatches
 from trt_cases.results.compare import compare, side_by_side
@@ -25,7 +28,7 @@ from trt_cases.cases.strategies import cases
 
 pytestmark = pytest.mark.gpu
 BACKENDS = gpu_backends()
-SET_CASES = [case for name in ("seeds", "matrix", "edge", "onnx") for case in named(name)]
+SET_CASES = [case for name in ("seeds", "matrix", "edge", "onnx", "streaming") for case in named(name)]
 CROSS_CHECK = ("torch-cuda-float32", "tensorrt-loop-fp32", "tensorrt-onnx-fp32")
 KNOWN = known_mismatches.load()
 
@@ -79,7 +82,7 @@ def check(runners, name, case, conformance_log):
         for other in CROSS_CHECK:
             peer = runners.get_open(other)
             if other != name and peer.prepare(case) is None:
-                found[other] = peer.infer(case)
+                found[other] = streaming.infer(peer, case)  # a streamed case streamed on the peer too
                 results[other] = compare(case, expected, found[other], other, peer.precision)
         pytest.fail(results[name].message() + "\n" + side_by_side(case, results, found))
 

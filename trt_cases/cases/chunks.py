@@ -49,7 +49,7 @@ def streamed(cases, chunk) -> list:
     `chunk` is not a whole number in 1..S of every case."""
     text = str(chunk)
     if not text.isdigit() or int(text) < 1:
-        raise ValueError(f"--stream-chunk {chunk!r}: allowed: a whole number of steps per call, 1 or more")
+        raise ValueError(f"--stream-chunk {text}: allowed: a whole number of steps per call, 1 or more (at most the case's S)")
     out = []
     for case in cases:
         if int(text) > case.max_seq_length:
