@@ -505,7 +505,7 @@ def test_integer_division_whose_rounding_direction_matters_is_refused():
 @pytest.mark.parametrize("feeds, match", [
     ({}, r"feeds: missing inputs \['x'\], unknown names \[\]"),
     ({"x": np.zeros((2, 3), np.float32), "y": np.zeros(1)}, r"unknown names \['y'\]"),
-    ({"x": np.zeros((3, 2), np.float32)}, r"input 'x': the feed has shape \(3, 2\), but TensorRT infers \(2, 3\)"),
+    ({"x": np.zeros((3, 2), np.float32)}, r"input 'x': fed dims \(3, 2\) do not fit the network's dims \(2, 3\)"),
 ])
 def test_bad_feeds_are_refused(feeds, match):
     net, _builder = network()

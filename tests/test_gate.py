@@ -18,7 +18,8 @@ from trt_cases.run import run_case
 from trt_cases.cases.sets import named
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
-ONE_CASE = "relu-uni-linear-L1-H5-S4-E7-B1x3-fp32-s1"  # the first seeds case: one test per GPU backend
+ONE_CASE = "relu-uni-linear-L1-H5-S4-E7-B1x3-fp32-s1"  # the first seeds case
+ONE_CASE_K = "relu-uni-linear-L1-H5-S4-E7-B1x3 and not lens and not h0"  # it at every backend's precision
 
 
 def run_pytest(*args, timeout=600):
@@ -47,19 +48,20 @@ def no_gpu_here():
 
 @pytest.mark.parametrize("workers", [[], ["-n", "2"]], ids=["one-process", "xdist-2"])
 def test_gpu_run_that_compared_nothing_fails_with_a_reason_per_backend(no_gpu_here, workers):
-    done = run_pytest("-m", "gpu", "tests/test_gpu.py", "-q", "-k", f"test_case_sets and {ONE_CASE}", *workers)
+    done = run_pytest("-m", "gpu", "tests/test_gpu.py", "-q", "-k", f"test_conformance and {ONE_CASE_K}", *workers)
     out = done.stdout
     assert done.returncode == 1, out + done.stderr
     assert "no GPU backend compared any case with the reference" in out
-    from trt_cases.runners.registry import gpu_backends
+    import gpu_plan
 
-    for name in gpu_backends():  # one line per GPU backend, with its skip reason
+    default = {e.backend for e in gpu_plan.entries() if e.tier == gpu_plan.DEFAULT and e.set_name == "seeds"}
+    for name in default:  # one line per GPU backend that runs the case by default, with its skip reason
         lines = [line for line in out.splitlines() if line.startswith(f"  {name}: ")]
         assert len(lines) == 1 and len(lines[0]) > len(name) + 6, (name, out)
 
 
 def test_allow_no_gpu_comparisons_lets_it_pass(no_gpu_here):
-    done = run_pytest("-m", "gpu", "tests/test_gpu.py", "-q", "-k", f"test_case_sets and {ONE_CASE}",
+    done = run_pytest("-m", "gpu", "tests/test_gpu.py", "-q", "-k", f"test_conformance and {ONE_CASE_K}",
                       "--allow-no-gpu-comparisons")
     assert done.returncode == 0, done.stdout + done.stderr
     assert "GPU gate failed" not in done.stdout and "skipped" in done.stdout

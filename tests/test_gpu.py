@@ -1,14 +1,15 @@
 """`pytest -m gpu`: engines and cuDNN on the GPU against the reference, per case, path and precision.
 
-Streamed cases (the `streaming` set: each engine called chunk by chunk, its states fed back; cuDNN as torch
-called chunk by chunk with `(h, c)` carried) run as any other, through `run_case`.
-
-Backends: TensorRT on every network path (loop, drop-in, ONNX parser, native where it exists) at
-fp32, TF32, fp16 and bf16, and PyTorch's cuDNN RNNs at float32, TF32 and float16 as a second GPU
-implementation. Cases: the IRNNv2 sets (`seeds`, `matrix`, `edge`) and the ONNX-operator set `onnx`,
-which runs on the `tensorrt-onnx-*` backends and, where torch can express the node, on cuDNN. Each (backend, case) is one test; a backend that cannot run here skips with a
-one-line reason, and the run ends with a summary of what ran where. Tolerances follow each case's
-sensitivity (`trt_cases.results.compare`); a failure lists the other GPU backends on the same case.
+Backends: TensorRT on every network path (loop, drop-in, ONNX parser, native where it exists) at fp32, TF32,
+fp16 and bf16 (half engines also with each typing forced), and PyTorch's cuDNN RNNs at float32, TF32 and
+float16 as a second GPU implementation. Cases: the IRNNv2 sets (`seeds`, `matrix`, `edge`, `dynamic`) and the
+ONNX-operator set `onnx`. Which case runs on which backend, on what kind of engine and in which tier is
+`tests/gpu_plan.py`: `pytest -m gpu` builds at most about 400 engines cold; `pytest -m "gpu and sweep"` makes
+every other comparison. Each (backend, case) is one test; a backend that cannot run here skips with a one-line
+reason, and the run ends with a summary of what ran where and how many engines served it. Tolerances follow
+each case's sensitivity (`trt_cases.results.compare`); a failure lists the other GPU backends on the same case.
+Streamed cases (the `streaming` set: an engine called chunk by chunk, its states fed back; cuDNN as torch called
+chunk by chunk with `(h, c)` carried) run as any other, through `run_case`.
 """
 
 import dataclasses
@@ -17,29 +18,33 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 
+import gpu_plan
 from trt_cases.run import run_case, streaming
 from trt_cases.runners import cuda_memory
 from trt_cases.results import known_mismatches
 from trt_cases.results.compare import compare, side_by_side
 from trt_cases.results.records import output_key
-from trt_cases.runners.registry import gpu_backends
 from trt_cases.cases.sets import named
-from trt_cases.cases.strategies import cases
+from trt_cases.cases.strategies import cases, cases_on
 
 pytestmark = pytest.mark.gpu
-BACKENDS = gpu_backends()
-SET_CASES = [case for name in ("seeds", "matrix", "edge", "onnx", "streaming") for case in named(name)]
+BACKENDS = {**gpu_plan.gpu_backends(), **gpu_plan.typed_backends()}
 CROSS_CHECK = ("torch-cuda-float32", "tensorrt-loop-fp32", "tensorrt-onnx-fp32")
 KNOWN = known_mismatches.load()
+PAIRS = [pytest.param(entry.backend, case, entry.share, id=f"{entry.backend}{'-shared' if entry.share else ''}-{case.id}",
+                      marks=[pytest.mark.sweep] if entry.tier == gpu_plan.THOROUGH else [])
+         for entry in gpu_plan.entries() for case in gpu_plan.cases_of(entry)]
 
 
 @pytest.fixture(scope="module")
-def runners(runner_options):
-    """One runner per backend for the module, made with the session's runner options; opened on first use."""
+def runners(runner_options, conformance_log):
+    """One runner per (backend, shared) for the module, made with the session's runner options, opened on first use;
+    their engine counts go to the end-of-run summary."""
     opened = Runners(runner_options)
     yield opened
-    for runner in opened.values():
+    for (name, _), runner in opened.items():
         runner.close()
+        conformance_log.add_engine_counts(name, getattr(runner, "engine_counts", {}))
 
 
 class Runners(dict):
@@ -47,13 +52,16 @@ class Runners(dict):
         super().__init__()
         self.options = options
 
-    def get_open(self, name):
-        if name not in self:
-            runner = BACKENDS[name].create(**self.options)
+    def get_open(self, name, share=False):
+        if (name, share) not in self:
+            spec = BACKENDS[name]
+            runner = spec.create(**self.options, **({"share_engines": True} if share and "share_engines" in spec.options else {}))
+            if share:
+                runner.plan(gpu_plan.shared_cases(name))
             if runner.prepare(probe_case(name)) is None:
                 runner.open()
-            self[name] = runner
-        return self[name]
+            self[(name, share)] = runner
+        return self[(name, share)]
 
 
 def probe_case(name):
@@ -61,9 +69,9 @@ def probe_case(name):
     return dataclasses.replace(named("seeds")[0], precision=BACKENDS[name].case_precisions[0])
 
 
-def check(runners, name, case, conformance_log):
+def check(runners, name, case, conformance_log, share=False):
     """`case` on backend `name` through the run engine: a test that passes, fails, skips or xfails as its record."""
-    runner = runners.get_open(name)
+    runner = runners.get_open(name, share)
     case = dataclasses.replace(case, precision=BACKENDS[name].case_precisions[0])
     record, outputs = run_case(runner, case, xfails=KNOWN)
     conformance_log.add(record, outputs)
@@ -87,34 +95,44 @@ def check(runners, name, case, conformance_log):
         pytest.fail(results[name].message() + "\n" + side_by_side(case, results, found))
 
 
-@pytest.mark.parametrize("case", SET_CASES, ids=lambda case: case.id)
-@pytest.mark.parametrize("name", BACKENDS)
-def test_case_sets(runners, name, case, conformance_log):
-    check(runners, name, case, conformance_log)
+@pytest.mark.parametrize("name,case,share", PAIRS)
+def test_conformance(runners, name, case, share, conformance_log):
+    check(runners, name, case, conformance_log, share)
 
 
 @pytest.mark.parametrize("name", BACKENDS)
 def test_model_nodes(runners, name, model_case, conformance_log):
     """A node of the user's model (`--onnx-model`), alone, on its own weights: on the TensorRT ONNX-parser backends,
     and on cuDNN where torch can express the node."""
-    if not name.startswith(("tensorrt-onnx-", "torch-cuda-")):
+    spec = BACKENDS[name]
+    if not (spec.kind == "cudnn" or spec.path == "onnx"):
         pytest.skip(f"{name} runs IRNNv2 cases only; a model's ONNX node runs on the tensorrt-onnx-* and torch-cuda-* backends")
     check(runners, name, model_case, conformance_log)
 
 
-@pytest.mark.parametrize("name", ["torch-cuda-float32", "tensorrt-loop-fp32", "tensorrt-onnx-fp32"])
-def test_hypothesis_cases(runners, name, conformance_log):
-    runner = runners.get_open(name)
+HYPOTHESIS = [pytest.param("torch-cuda-float32", False, cases(), id="torch-cuda-float32"),
+              pytest.param("tensorrt-loop-fp32", True, cases_on(named("matrix")), id="tensorrt-loop-fp32-shared"),
+              pytest.param("tensorrt-onnx-fp32", False, cases(), id="tensorrt-onnx-fp32", marks=pytest.mark.sweep)]
+
+
+@pytest.mark.parametrize("name,share,drawn", HYPOTHESIS)
+def test_hypothesis_cases(runners, name, share, drawn, conformance_log):
+    """Drawn cases: on cuDNN any case; on the shared loop engines cases of `matrix`'s structures inside their
+    profiles (no new engine); on the ONNX path one engine each (the thorough tier)."""
+    runner = runners.get_open(name, share)
     reason = runner.prepare(probe_case(name))
     if reason:
         record, _ = run_case(runner, probe_case(name), prepared=True, reason=reason)
         conformance_log.add(record)
         pytest.skip(reason)
+    planned = gpu_plan.shared_cases(name) if share else []
 
     @settings(max_examples=max(200, settings.default.max_examples))
-    @given(case=cases())
+    @given(case=drawn)
     def property_(case):
-        check(runners, name, case, conformance_log)
+        if share:
+            runner.plan(planned + [case])  # the drawn case joins its structure's engine; the profiles stay
+        check(runners, name, case, conformance_log, share)
 
     property_()
 

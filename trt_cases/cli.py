@@ -95,7 +95,11 @@ def _parser():
         p.add_argument("--path", action="append", help="network path: loop, drop-in, onnx, native (repeatable)")
         p.add_argument("--precision", action="append", help="fp32, tf32, fp16, bf16, float32, float64 ... (repeatable)")
         p.add_argument("--xfails-file", default=str(known_mismatches.DEFAULT_FILE), help="known mismatches (JSON)")
-        p.add_argument("--builder-optimization-level", metavar="N", help="TensorRT builder optimisation level 0-5 (sets TRT_RNN_BUILDER_OPT_LEVEL)")
+        p.add_argument("--builder-optimization-level", metavar="N", help="TensorRT builder optimisation level 0-5")
+        p.add_argument("--share-engines", action="store_true",
+                       help="run static IRNNv2 cases of one structure on one loop engine (weights, lengths and states as "
+                            "inputs, dynamic batch and S), as pytest -m gpu runs matrix (tensorrt-loop-*, build-loop*, "
+                            "simulated-loop*)")
         p.add_argument("--allow-no-comparison", action="store_true",
                        help="exit 0, not 3, when no backend compared numbers (e.g. a run of build checks only)")
     run_.add_argument("--out", help="results directory (default results/<UTC time>); one holding results is refused")
@@ -118,10 +122,7 @@ def _parser():
     rep = sub.add_parser("report", help="re-render report.html and summary.md of a results directory")
     rep.add_argument("results")
     rep.add_argument("--baseline", metavar="OTHER", help="a baseline results directory: show the changes from it")
-    tracing = sub.add_parser("trace", help="simulate one case's network (NumPy executor) and localise where it "
-                                           "departs from the reference")
-    tracing.add_argument("case_id")
-    tracing.add_argument("--path", choices=["loop", "drop-in", "onnx"], default="loop", help="network path (default: loop)")
+    _trace_and_reduce_parsers(sub, epilog)
     return parser
 
 
@@ -142,7 +143,8 @@ def _runner_options(args) -> dict:
     from .runners.trt_runner import optimization_level_of
 
     level = getattr(args, "builder_optimization_level", None)
-    return {"builder_optimization_level": optimization_level_of(level, "--builder-optimization-level")}
+    return {"builder_optimization_level": optimization_level_of(level, "--builder-optimization-level"),
+            "share_engines": bool(getattr(args, "share_engines", False))}
 
 
 def cmd_run(args) -> int:
@@ -163,11 +165,11 @@ def cmd_run(args) -> int:
     except OSError as exc:
         raise ValueError(f"--out {out}: cannot write results there: {exc.strerror or exc}") from None
     print(f"{len(cases)} cases ({', '.join(specs)}) on {len(backends)} backends -> {out}", flush=True)
-    interrupted = False
+    interrupted, engines = False, {}
     try:
         with writer:
             run(cases, backends, xfails=xfails, progress=args.progress is not False, on_record=writer.add,
-                timing_repeats=args.timing_repeats, runner_options=_runner_options(args))
+                timing_repeats=args.timing_repeats, runner_options=_runner_options(args), engine_counts=engines)
             writer.close()
     except KeyboardInterrupt:
         interrupted = True
@@ -179,11 +181,24 @@ def cmd_run(args) -> int:
     summary = report.write(out, document)
     print(summary)
     print(_what_ran(document))
+    print(_engines_line(engines, results.records_of(document)))
     print(f"results: {out / 'results.json'}  report: {out / 'report.html'}")
     status, lines = gate(results.records_of(document), args.backend or (), args.allow_no_comparison)
     for line in lines:
         print(line, file=sys.stderr)
     return status
+
+
+def _engines_line(engines: dict, records) -> str:
+    """How many engines (and networks) served how many cases, per backend that builds any."""
+    if not engines:
+        return "engines: none built (no TensorRT or build-check backend ran)"
+    lines = ["engines:"]
+    for name, counts in engines.items():
+        served = [r for r in records if r.backend == name and r.engine]
+        lines.append(f"  {name}: " + ", ".join(f"{n} {what.replace('_', ' ')}" for what, n in counts.items())
+                     + f" for {len(served)} cases on {len({r.engine for r in served})} distinct engines")
+    return "\n".join(lines)
 
 
 def _model_options(args) -> dict:
@@ -332,32 +347,156 @@ def cmd_merge(args) -> int:
     return 0
 
 
+def _trace_and_reduce_parsers(sub, epilog) -> None:
+    """`trace` (where a case departs), `reduce` (its smallest failing case), `findings` (the findings page)."""
+    tracing = sub.add_parser("trace", help="localise where one case's network departs from the reference: simulated "
+                                           "(NumPy executor) or, with --backend tensorrt-*, on a real engine", **epilog)
+    tracing.add_argument("case_id")
+    tracing.add_argument("--path", choices=["loop", "drop-in", "onnx"],
+                         help="network path of the simulation (default: loop; onnx for ONNX-operator cases and model nodes)")
+    tracing.add_argument("--backend", help="a tensorrt-* backend: trace its engine (the GPU's), e.g. tensorrt-loop-fp32")
+    shrink = sub.add_parser("reduce", help="shrink a failing case to a 1-minimal case that fails the same way on a "
+                                           "backend; or every distinct failure of a results directory", **epilog)
+    shrink.add_argument("case_id", metavar="CASE_ID|RESULTS_DIR")
+    shrink.add_argument("--backend", help="the backend it fails on (required with a case id)")
+    shrink.add_argument("--precision", help="run at this precision, as `run --precision` (fp32, fp16, ..., float64)")
+    shrink.add_argument("--out", help="a new or empty folder for the bug-report bundle of the smallest case")
+    found = sub.add_parser("findings", help="write the findings page (docs/findings.md) from the known mismatches and "
+                                            "known builder failures, each with its minimal case", **epilog)
+    found.add_argument("--out", required=True, help="the Markdown file to write, e.g. docs/findings.md")
+    for p in (tracing, shrink):
+        p.add_argument("--set", action="append", metavar="MODEL.onnx", help="a model whose node ids to resolve (repeatable)")
+        p.add_argument("--shape", action="append", default=[], metavar="NAME=DIMS", help="a model's input shape, e.g. x=5x3x8")
+        p.add_argument("--inputs", default="", metavar="FILE.npz", help="a model's inputs (as for run)")
+        p.add_argument("--seed", type=_seed, default=0, metavar="N", help="seed drawing a model's node inputs (default 0)")
+
+
 def cmd_trace(args) -> int:
-    """Print, per layer and direction, where the simulated network first departs from the reference."""
+    """Print, per layer and direction, where the case's network (simulated, or a TensorRT engine) first departs."""
+    from .cases.onnx_case import OnnxCase
+
+    case = _one_case(args)
+    path = args.path or ("onnx" if isinstance(case, OnnxCase) else "loop")
+    if isinstance(case, OnnxCase) and path != "onnx":
+        raise ValueError(f"--path {path}: {case.id} is an ONNX-operator case (or model node); it has the onnx path only")
+    try:
+        verdicts, agrees = _engine_trace(case, args.backend) if args.backend else _simulated_trace(case, path)
+    except _CannotRun as exc:
+        print(str(exc), file=sys.stderr)
+        return NOTHING_COMPARED
+    for verdict in verdicts:
+        print("  " + verdict.line())
+    if isinstance(case, OnnxCase):
+        print("  (an ONNX node's network is localised to direction, timestep and output: Y, then Y_h, Y_c; the parser's "
+              "loop interior is named by counters, its gates and per-step states are not mapped)")
+    return 0 if agrees and all(verdicts) else FAILURES
+
+
+class _CannotRun(Exception):
+    """The backend cannot run the case here: its reason (exit 3)."""
+
+
+def _simulated_trace(case, path):
     from .networks import trt_api
-    from .cases.case import Case
     from .results.compare import compare
     from .executor.trace import trace
     from .runners.reference_runner import run_reference
     from .runners.simulated_runner import SimulatedRunner
 
-    case = Case.from_id(args.case_id)
-    runner = SimulatedRunner(args.path)
+    runner = SimulatedRunner(path)
     reason = runner.prepare(case)
     if reason:
-        print(f"cannot trace {case.id} on the {args.path} path: {reason}", file=sys.stderr)
-        return 2
+        raise _CannotRun(f"cannot trace {case.id} on the {path} path: {reason}")
     print(f"trace of {case.id}: {runner.label}; network defined with {trt_api.load().label}'s API")
-    result = compare(case, run_reference(case), runner.infer(case), runner.name, runner.precision)
-    print(result.message())
-    verdicts = trace(case, args.path)
-    for verdict in verdicts:
-        print("  " + verdict.line())
-    return 0 if result and all(verdicts) else 1
+    try:
+        result = compare(case, run_reference(case), runner.infer(case), runner.name, runner.precision)
+    except ValueError as exc:  # outputs of other shapes: the trace's one line says which
+        print(f"{runner.name} DISAGREES with the reference on case {case.id}: {exc}")
+        result = False
+    else:
+        print(result.message())
+    try:
+        return trace(case, path), bool(result)
+    except ValueError as exc:
+        print(f"  {exc}")
+        return [], False
+
+
+def _engine_trace(case, backend):
+    from .runners.trace_engine import trace_engine
+    from .runners.trt_runner import TensorRTRunner
+
+    spec, = select_backends([backend]).values()
+    name, runner = spec.name, spec.create()
+    if not isinstance(runner, TensorRTRunner):
+        raise ValueError(f"--backend {backend}: trace runs on a TensorRT engine; allowed: tensorrt-* backends "
+                         "(a simulation is traced with --path)")
+    reason = runner.prepare(case)
+    if reason:
+        raise _CannotRun(f"cannot trace {case.id} on {name}: {reason}")
+    print(f"trace of {case.id}: {name}'s engine, the traced tensors marked as its outputs")
+    with runner:
+        return trace_engine(case, runner.path, runner), True
+
+
+def cmd_reduce(args) -> int:
+    """Shrink a failing case to a 1-minimal one that fails the same way (or every failure of a results directory)."""
+    from .reduce import CannotRun, DoesNotFail, reduce_case
+    from .reduce.of_results import reduce_results, reproduce_command
+    from .export import bundle
+
+    options = {"precision": args.precision} if args.precision else {}
+    target = pathlib.Path(args.case_id)
+    if target.is_dir() or target.name == "results.json":
+        path = reduce_results(target, on_reduction=lambda e: print(_reduction_line(e)), **options)
+        print(f"minimal cases: {path}")
+        return OK
+    if not args.backend:
+        raise ValueError("reduce CASE_ID needs --backend BACKEND: the backend the case fails on")
+    if args.out:
+        bundle.check_out(args.out)
+    case = _one_case(args)
+    try:
+        reduction = reduce_case(case, args.backend, on_step=lambda t: print(f"{t.step}: {t.case.id}\n    {t.error}",
+                                                                            flush=True), **options)
+    except DoesNotFail as exc:
+        print(str(exc), file=sys.stderr)
+        return FAILURES
+    except CannotRun as exc:
+        print(str(exc), file=sys.stderr)
+        return NOTHING_COMPARED
+    before, after = (" ".join(f"{k} {v}" for k, v in sizes.items()) for sizes in reduction.to_json()["sizes"].values())
+    print(f"smallest failing case: {reduction.case.id} ({before} -> {after}); {reduction.runs} runs spent")
+    if reduction.interrupted:
+        print("interrupted: this is the smallest failing case found so far (not verified 1-minimal)", file=sys.stderr)
+        return INTERRUPTED
+    print(f"1-minimal: verified, none of the {reduction.tried} single steps from it keeps the failure "
+          f"({reduction.signature.line()})")
+    print(f"reproduce: {reproduce_command(reduction.case, args.backend)}")
+    if args.out:
+        out = bundle.write(reduction.case, args.out)
+        (out / "reduction.json").write_text(json.dumps(reduction.to_json(), indent=1) + "\n")
+        print(f"wrote the bundle of {reduction.case.id} to {out} (and reduction.json: the chain of steps)")
+    return OK
+
+
+def cmd_findings(args) -> int:
+    """docs/findings.md from the known entries (`results.findings`)."""
+    from .results import findings
+
+    print(f"wrote {findings.write(args.out)}")
+    return OK
+
+
+def _reduction_line(entry) -> str:
+    if "not_reduced" in entry:
+        return f"{entry['backend']} {entry['case']}: not reduced: {entry['not_reduced']}"
+    return (f"{entry['backend']} {entry['case']} ({entry['signature']}) -> {entry['minimal']} in {entry['runs']} runs"
+            f"{'' if entry['one_minimal'] else ' (interrupted: not verified 1-minimal)'}")
 
 
 COMMANDS = {"run": cmd_run, "check": cmd_check, "compare": cmd_compare, "report": cmd_report, "trace": cmd_trace,
-            "merge": cmd_merge, "export": cmd_export}
+            "merge": cmd_merge, "export": cmd_export, "reduce": cmd_reduce, "findings": cmd_findings}
 
 
 if __name__ == "__main__":

@@ -19,6 +19,8 @@ from reference import GATES, RNNDirection, RNNInputMode, RNNOperation, rnn_v2
 from reference.enums import parse
 from reference.validate import positive_int
 
+from .profile import OptimizationProfile
+
 PRECISIONS = ("fp32", "fp16", "bf16", "tf32")
 OUTPUT_NAMES = ("output", "hidden", "cell")  # an IRNNv2Layer's outputs, in the order every backend returns them
 LENGTHS = {"ragged": "lens", "ones": "lens1", "full": "lensS"}  # pattern -> id tag
@@ -53,6 +55,9 @@ class Case:
     seed: int = 0
     weight_scale: float = 1.0
     lengths: str = "ragged"  # with seq_lengths: "ragged" (1 and S both occur), "ones" (all 1), "full" (all S)
+    # A dynamic engine's optimization profile (`cases.dynamic`): `batch_dims` and `max_seq_length` are then the
+    # shape this case runs at, inside the profile; None: a static engine of the case's own shape.
+    profile: OptimizationProfile | None = None
     chunk: int | None = None  # streamed: the steps per call, states carried between calls (`cases.chunks`)
 
     def __post_init__(self):
@@ -80,8 +85,45 @@ class Case:
             )
         if self.cell_state and self.op != "LSTM":
             raise ValueError(f"cell_state is set but op={self.op}: only LSTM has a cell state")
+        if self.profile is not None:
+            self._check_profile()
+
+    def _check_profile(self) -> None:
+        """A profile given as JSON becomes an `OptimizationProfile`; its `input` must have this case's rank and E,
+        and the run shape must lie inside it."""
+        if isinstance(self.profile, dict):
+            object.__setattr__(self, "profile", OptimizationProfile.from_json(self.profile))
+        if not isinstance(self.profile, OptimizationProfile):
+            raise TypeError(f"profile={self.profile!r}: expected an OptimizationProfile, its JSON, or None")
+        if "input" not in self.profile.names:
+            raise ValueError(f"profile {self.profile.to_json()}: it has no 'input'; a dynamic case's input varies")
+        opt = self.profile["input"][1]
+        if len(opt) != len(self.batch_dims) + 2 or opt[-1] != self.data_length:
+            raise ValueError(f"profile input 'input': opt dims {opt} do not fit batch dims {self.batch_dims}, S and "
+                             f"E={self.data_length}")
+        reason = self.profile.contains(self.run_shape)
+        if reason:
+            raise ValueError(f"case at batch dims {self.batch_dims}, S={self.max_seq_length}: {reason}")
 
     time_axis = -2  # of `output` (N..., S, K*H)
+
+    @property
+    def run_shape(self) -> dict | None:
+        """A dynamic case's network inputs -> the dims it runs at (None for a static case)."""
+        if self.profile is None:
+            return None
+        states = self.batch_dims + (self.layer_count * self.K, self.hidden_size)
+        shapes = {"input": self.batch_dims + (self.max_seq_length, self.data_length), "seq_lengths": self.batch_dims,
+                  "hidden_state": states, "cell_state": states}
+        return {name: shapes[name] for name in self.profile.names}
+
+    @property
+    def engine_case(self) -> "Case":
+        """The case at its profile's opt shape: what its dynamic engine is built from (itself when static)."""
+        if self.profile is None:
+            return self
+        opt = self.profile["input"][1]
+        return dataclasses.replace(self, batch_dims=tuple(opt[:-2]), max_seq_length=opt[-2])
 
     @property
     def output_names(self) -> tuple:
@@ -110,10 +152,13 @@ class Case:
             short = f"{self.weight_scale:g}"
             parts.append(f"w{short if float(short) == self.weight_scale else repr(self.weight_scale)}")
         parts.append(f"s{self.seed}")
+        if self.profile is not None:
+            parts.append("dyn" + "-".join("x".join(map(str, dims[:-1])) for dims in self.profile["input"]))
         return "-".join(parts)
 
     def to_json(self) -> dict:
-        return drop_whole_run({**dataclasses.asdict(self), "batch_dims": list(self.batch_dims)})
+        return drop_whole_run({**dataclasses.asdict(self), "batch_dims": list(self.batch_dims),
+                               "profile": None if self.profile is None else self.profile.to_json()})
 
     @classmethod
     def from_json(cls, data: dict) -> "Case":
@@ -136,7 +181,7 @@ class Case:
                    seq_lengths=bool(g["lens"]), lengths={t: n for n, t in LENGTHS.items()}.get(g["lens"], "ragged"),
                    hidden_state=bool(g["h0"]), cell_state=bool(g["c0"]),
                    precision=g["prec"], weight_scale=float(g["w"]) if g["w"] else 1.0, seed=int(g["seed"]),
-                   chunk=int(g["chunk"]) if g["chunk"] else None)
+                   chunk=int(g["chunk"]) if g["chunk"] else None, profile=_profile_of_tag(g))
 
     def reference(self, materials: Materials | None = None, dtype=np.float64) -> tuple:
         """The reference's outputs (on `materials` if given, else this case's own data), computed in `dtype`:
@@ -153,7 +198,11 @@ class Case:
                          nudge(m.hidden_state), nudge(m.cell_state))
 
     def materialise(self) -> Materials:
-        """Deterministic data for this case (same seed, same numbers, on every machine)."""
+        """Deterministic data for this case (same seed, same numbers, on every machine). A dynamic case has the
+        weights of its profile's opt shape and its own data at its run shape (`materials_at`)."""
+        if self.profile is not None:
+            static = dataclasses.replace(self.engine_case, profile=None)
+            return materials_at(self, static.materialise(), self.batch_dims, self.max_seq_length)
         rng = np.random.default_rng(self.seed)
         op = RNNOperation[self.op]
         L, H, S, E, K = self.layer_count, self.hidden_size, self.max_seq_length, self.data_length, self.K
@@ -177,8 +226,24 @@ class Case:
 _ID = re.compile(
     r"(?P<op>relu|tanh|lstm|gru)-(?P<dir>uni|bi)-(?P<mode>linear|skip)-L(?P<L>\d+)-H(?P<H>\d+)-S(?P<S>\d+)"
     r"-E(?P<E>\d+)-B(?P<B>(?:\d+(?:x\d+)*)?)(?:-(?P<lens>lens|lens1|lensS))?(?P<h0>-h0)?(?P<c0>-c0)?(?:-chunk(?P<chunk>\d+))?"
-    r"-(?P<prec>fp32|fp16|bf16|tf32)(?:-w(?P<w>[0-9.e+-]+))?-s(?P<seed>\d+)"
+    r"-(?P<prec>fp32|fp16|bf16|tf32)(?:-w(?P<w>[0-9.e+-]+))?-s(?P<seed>\d+)(?:-dyn(?P<lo>\d+(?:x\d+)*)-(?P<opt>\d+(?:x\d+)*)-(?P<hi>\d+(?:x\d+)*))?"
 )
+
+
+def _profile_of_tag(g) -> OptimizationProfile | None:
+    """The profile a `-dyn<min>-<opt>-<max>` id tag names (batch dims and S of `input`; the other inputs follow)."""
+    if not g["lo"]:
+        return None
+    E, LK, H = int(g["E"]), int(g["L"]) * (2 if g["dir"] == "bi" else 1), int(g["H"])
+    triples = [tuple(int(d) for d in g[k].split("x")) for k in ("lo", "opt", "hi")]
+    shapes = {"input": tuple(t + (E,) for t in triples)}
+    batch = tuple(t[:-1] for t in triples)
+    if g["lens"]:
+        shapes["seq_lengths"] = batch
+    for name, on in (("hidden_state", g["h0"]), ("cell_state", g["c0"])):
+        if on:
+            shapes[name] = tuple(b + (LK, H) for b in batch)
+    return OptimizationProfile(tuple(shapes.items()))
 
 
 def check_data_fields(case) -> None:
@@ -230,3 +295,15 @@ def _round(values, precision):
     bits = values.astype(np.float32).view(np.uint32).astype(np.uint64)  # bf16: round to nearest even
     bits = (bits + 0x7FFF + ((bits >> 16) & 1)) & 0xFFFF0000
     return bits.astype(np.uint32).view(np.float32).astype(np.float64)
+
+
+def materials_at(case: Case, m: Materials, batch_dims: tuple, S: int, seed: int = 0) -> Materials:
+    """`m`'s weights and biases with a new input, lengths and states at `batch_dims` and sequence length `S`,
+    drawn from `seed` and rounded to the case precision: the data of one execution of a dynamic engine."""
+    rng = np.random.default_rng([case.seed, seed, S, *batch_dims])
+    rnd = lambda shape, scale: _round(rng.uniform(-scale, scale, shape), case.precision)  # noqa: E731
+    batch_dims = tuple(batch_dims)
+    states = batch_dims + (case.layer_count * case.K, case.hidden_size)
+    return Materials(rnd(batch_dims + (S, case.data_length), 1.0), m.weights, m.biases,
+                     _lengths(rng, batch_dims, S, case.lengths) if case.seq_lengths else None,
+                     rnd(states, 0.5) if case.hidden_state else None, rnd(states, 0.5) if case.cell_state else None)

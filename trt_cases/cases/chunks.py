@@ -36,6 +36,8 @@ def streaming_problem(case) -> str | None:
         if case.sequence_lens != "none":
             return "sequence_lens is given: a row whose sequence ends inside a chunk stops streaming; only full rows stream"
         return None
+    if case.profile is not None:
+        return "a dynamic-shape case (profile set): a streamed case runs one static engine per chunk length"
     if case.direction != "UNIDIRECTION":
         return (f"direction={case.direction}: the reverse direction starts from the sequence's end, which a chunk "
                 "does not have; only a unidirectional case streams")

@@ -130,6 +130,14 @@ class OnnxCase:
     def D(self) -> int:
         return 2 if self.direction == "bidirectional" else 1
 
+    profile = None  # a static node (every family answers `profile`, `run_shape` and `engine_case`)
+    run_shape = None
+
+    @property
+    def engine_case(self):
+        """What its network is built from: itself (a static node)."""
+        return self
+
     @property
     def output_names(self) -> tuple:
         return OUTPUT_NAMES if self.op == "LSTM" else OUTPUT_NAMES[:2]

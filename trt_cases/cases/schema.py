@@ -14,7 +14,7 @@ import jsonschema
 
 # Annotation (as written, under `from __future__ import annotations`) -> JSON Schema type.
 _TYPES = {"str": "string", "int": "integer", "float": "number", "bool": "boolean", "dict": "object",
-          "list": "array", "tuple": "array", "None": "null"}
+          "list": "array", "tuple": "array", "None": "null", "OptimizationProfile": "object"}
 
 
 def dataclass_schema(cls, *, required=(), items=None) -> dict:

@@ -15,7 +15,7 @@ from .model import NodeCase, models_node_cases
 from .onnx_case import OnnxCase
 from .sets import SETS, named, random_cases
 
-DEFAULT_SETS = ("seeds", "edge")
+DEFAULT_SETS = ("seeds", "edge", "dynamic-small")
 
 
 def select_cases(specs, *, shapes=(), inputs: str = "", seed: int = 0) -> list[Case]:

@@ -24,6 +24,7 @@ from __future__ import annotations
 import itertools
 
 from .case import Case
+from .dynamic import engine_cases
 from .onnx_case import OnnxCase
 
 OPS = ("RELU", "TANH", "LSTM", "GRU")
@@ -161,6 +162,30 @@ def onnx() -> list[OnnxCase]:
                      input_size=3 + i // 2 % 3, seed=i) for i, spec in enumerate(specs)]
 
 
+def dynamic_structures() -> list[Case]:
+    """One case per dynamic engine, at its profile's opt shape: every op in both directions and both input modes,
+    stacks, ragged lengths, states, one and two batch dims."""
+    cases = []
+    for i, (op, direction, mode) in enumerate(itertools.product(OPS, DIRECTIONS, INPUT_MODES)):
+        cases.append(Case(op, layer_count=1 + i % 2, hidden_size=4, max_seq_length=6, data_length=4 if mode == "SKIP" else 3,
+                          batch_dims=(2, 3) if i % 4 == 3 else (3,), direction=direction, input_mode=mode,
+                          seq_lengths=i % 3 == 0, hidden_state=i % 2 == 0, cell_state=op == "LSTM" and i % 4 == 0,
+                          seed=200 + i))
+    return cases
+
+
+def dynamic() -> list[Case]:
+    """Every dynamic structure executed on one engine at each of its run shapes (`cases.dynamic.engine_cases`)."""
+    return [case for structure in dynamic_structures() for case in engine_cases(structure)]
+
+
+def dynamic_small() -> list[Case]:
+    """The default run's few dynamic engines: a ragged bidirectional LSTM stack with states, a GRU with two batch
+    dims (each at all its run shapes)."""
+    chosen = [c for c in dynamic_structures() if (c.op, c.direction) in (("LSTM", "BIDIRECTION"), ("GRU", "UNIDIRECTION"))]
+    return [case for structure in chosen[:1] + chosen[-1:] for case in engine_cases(structure)]
+
+
 # op, layers, input mode, initial states, steps per call (S = 5: 2, 3 and 4 leave a shorter last call, 5 is one call)
 STREAMING = (("RELU", 1, "LINEAR", True, 1), ("RELU", 2, "SKIP", False, 2), ("RELU", 3, "LINEAR", False, 3),
              ("TANH", 2, "LINEAR", True, 1), ("TANH", 1, "SKIP", True, 3), ("TANH", 3, "SKIP", False, 1),
@@ -186,7 +211,8 @@ def streaming() -> list:
                     for i, spec in enumerate(ONNX_STREAMING)]
 
 
-SETS = {"seeds": seeds, "matrix": matrix, "edge": edge, "onnx": onnx, "streaming": streaming}
+SETS = {"seeds": seeds, "matrix": matrix, "edge": edge, "onnx": onnx, "dynamic": dynamic, "dynamic-small": dynamic_small,
+        "streaming": streaming}
 
 
 def named(name: str) -> list[Case]:

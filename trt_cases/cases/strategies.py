@@ -7,6 +7,7 @@ from the drawn seed and weight scale; the scale stays where the recurrence is co
 
 from __future__ import annotations
 
+import dataclasses
 import os
 
 from hypothesis import strategies as st
@@ -53,6 +54,25 @@ def cases(draw, ops=OPS, precision="fp32") -> Case:
         seed=draw(st.integers(0, 2**31 - 1), label="seed"),
         weight_scale=draw(st.sampled_from(WEIGHT_SCALES), label="weight_scale"),
     )
+
+
+@st.composite
+def cases_on(draw, structures, precision="fp32") -> Case:
+    """A case of one of `structures`' engines (op, direction, input mode, layers, H, E, batch rank) at a shape no
+    larger than that structure's case, with its own lengths, states, seed and weight scale: a case that runs on
+    the shared engine planned for `structures` (`runners.engine_plan`) without growing its profile."""
+    base = draw(st.sampled_from(structures), label="structure")
+    seq_lengths = draw(st.booleans(), label="seq_lengths")
+    return dataclasses.replace(
+        base, precision=precision,
+        batch_dims=tuple(draw(st.integers(1, b), label=f"batch_dims[{i}]") for i, b in enumerate(base.batch_dims)),
+        max_seq_length=draw(st.integers(1, base.max_seq_length), label="max_seq_length"),
+        seq_lengths=seq_lengths,
+        lengths=draw(st.sampled_from(("ragged", "ones", "full")), label="lengths") if seq_lengths else "ragged",
+        hidden_state=draw(st.booleans(), label="hidden_state"),
+        cell_state=base.op == "LSTM" and draw(st.booleans(), label="cell_state"),
+        seed=draw(st.integers(0, 2**31 - 1), label="seed"),
+        weight_scale=draw(st.sampled_from(WEIGHT_SCALES), label="weight_scale"))
 
 
 # Each entry breaks one rule of a case; the error must name the argument.

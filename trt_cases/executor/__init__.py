@@ -10,6 +10,12 @@ free of any precision). Integer and bool tensors keep their types. A tensor of a
 cannot emulate (FP8, INT8, INT4, FP4, ...) is refused before anything runs, naming the tensor.
 After every layer the value's kind and shape are checked against what TensorRT inferred.
 
+Dynamic shapes: the network runs at the feeds' shapes (the run shape). An input's `-1` dims take the
+fed extent, its fixed dims must be fed as they are, and with a `profile` (per input, min/opt/max dims)
+the run shape must lie inside it (`run_shape`); shape tensors (SHAPE and the slices, gathers,
+concatenations, casts, element-wise and reductions of its output), trip counts and the lengths of
+loop outputs are then values computed like any other tensor.
+
 `keep` also returns intermediate tensors: a list of names or a predicate on names. A tensor inside
 a loop comes back as its per-iteration values stacked on a new first axis, in iteration order.
 
@@ -26,18 +32,20 @@ from .dtypes import FLOATS, NUMPY, conform, numpy_dtype
 from .graph import CLASSES, Loop, read
 from .layers import run_layer
 from .loops import run_loop
+from .run_shape import check_dims, check_profile, run_shape
 
-__all__ = ["CLASSES", "ROUNDINGS", "execute"]
+__all__ = ["CLASSES", "ROUNDINGS", "execute", "run_shape"]
 
 ROUNDINGS = ("network", "none")
 
 
-def execute(network, feeds: dict, keep=None, rounding: str = "network") -> dict:
+def execute(network, feeds: dict, keep=None, rounding: str = "network", profile=None) -> dict:
     """Evaluate `network` on `feeds` (input name -> array); return the marked outputs and the kept tensors.
 
     `keep`: None, a collection of tensor names, or a predicate `name -> bool`. Loop-interior tensors
     come back stacked over iterations (first axis). `rounding`: "network" rounds every float tensor
-    to its network type, "none" keeps float64 values.
+    to its network type, "none" keeps float64 values. `profile`: None, or the optimization profile the
+    run shape must lie in (an `OptimizationProfile`, or a mapping input name -> (min, opt, max) dims).
     """
     if rounding not in ROUNDINGS:
         raise ValueError(f"rounding={rounding!r}; allowed: {', '.join(ROUNDINGS)}")
@@ -53,6 +61,8 @@ def execute(network, feeds: dict, keep=None, rounding: str = "network") -> dict:
     wanted = _wanted(keep, graph)
     with np.errstate(all="ignore"):  # NaN and Inf propagate (and fp16 overflows) as arithmetic does
         values = _feed(graph, feeds)
+        if profile is not None:
+            check_profile(profile, {name: t.shape for name, t in graph.inputs.items()}, run_shape(values))
         kept = {name: values[name] for name in graph.inputs if wanted(name)}
         for step in graph.schedule:
             if isinstance(step, Loop):
@@ -80,7 +90,8 @@ def _wanted(keep, graph):
 
 
 def _feed(graph, feeds):
-    """The network inputs as arrays of their executor dtypes; raise on a missing, unknown or misshapen feed."""
+    """The network inputs as arrays of their executor dtypes; raise on a missing, unknown or misshapen feed
+    (`check_dims`: -1 dims take the fed extent, fixed dims must match)."""
     missing = sorted(set(graph.inputs) - set(feeds))
     unknown = sorted(set(feeds) - set(graph.inputs))
     if missing or unknown:
@@ -89,6 +100,7 @@ def _feed(graph, feeds):
     values = {}
     for name, tensor in graph.inputs.items():
         value = np.asarray(feeds[name])
+        check_dims(name, tensor.shape, value.shape)
         kind = "f" if numpy_dtype(tensor.dtype, f"input {name!r}") is np.float64 else value.dtype.kind
         try:
             values[name] = conform(value.astype(np.float64) if kind == "f" else value, tensor, f"input {name!r}")

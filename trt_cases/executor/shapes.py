@@ -191,7 +191,10 @@ def _axes(rec, inputs):
 
 
 def fill(rec, inputs, dtypes):
-    """IFillLayer LINSPACE: value = alpha + sum_k beta[k] * index_k (shape from input 0 or `shape`)."""
+    """IFillLayer LINSPACE: value = alpha + sum_k beta[k] * index_k (shape from input 0 or `shape`).
+
+    A static scalar beta steps a 1-d output; on a higher rank only beta 0 is covered (a constant fill:
+    alpha everywhere, whichever dims a scalar delta would step)."""
     layer = rec.layer
     if layer.operation.name != "LINSPACE":
         raise not_covered(rec, f"fill operation {layer.operation.name} (random values cannot be reproduced)")
@@ -199,8 +202,8 @@ def fill(rec, inputs, dtypes):
     alpha = inputs[1].reshape(()) if len(inputs) > 1 and inputs[1] is not None else layer.alpha
     if len(inputs) > 2 and inputs[2] is not None:
         beta = np.reshape(inputs[2], -1)
-    elif len(dims) == 1:
-        beta = np.array([layer.beta])
+    elif len(dims) == 1 or layer.beta == 0:
+        beta = np.full(len(dims), layer.beta)
     else:
         raise not_covered(rec, f"LINSPACE of rank {len(dims)} with a scalar beta")
     grid = np.indices(dims) if dims else np.zeros((0,))

@@ -19,6 +19,11 @@ The ONNX parser's loop interior (both directions in one loop, tensors named by a
 `layer0/LSTM_87` or `(Unnamed Layer* 110) [Matrix Multiply]`) has no names that map to gates or
 states, so the onnx path is traced from the output sequence on.
 
+ONNX-operator cases and model nodes (`OnnxCase`, `NodeCase`) have the onnx path only, and their network is the
+parser's one node: it localises to the direction, the timestep and the output: the direction's slice of `Y`
+timestep by timestep in processing order (a reverse node's one direction reads `bwd`), then `Y_h`, then `Y_c`,
+against `reference.onnx_rnn`'s outputs (`node_reference_steps`). Gates and per-step states are not mapped.
+
 The reference side runs the reference's own pieces (`stack_parameters`, the cell step functions and
 `reference.scan.scan`) layer by layer, recording each step's arguments: the state after step k is
 what step k+1 received (or what the scan returned, after the last one), so masking and the backward
@@ -40,6 +45,7 @@ from reference.rnn_v2 import STEPS, stack_parameters
 from reference.scan import input_contribution, scan
 
 from ..cases.case import Case
+from ..cases.onnx_case import OnnxCase
 from ..cases.precision import ROUNDING, SENSITIVITY_FACTOR, TOLERANCE, sensitivity
 from ..networks.build import build_network
 from . import execute
@@ -97,6 +103,8 @@ class Probe:
 def trace(case: Case, path: str = "loop", precision: str = "float64") -> list[StepVerdict]:
     """For each layer and direction of `case`'s simulated network on `path`, where it first departs."""
     check_path(path)
+    if isinstance(case, OnnxCase) and path != "onnx":
+        raise ValueError(f"path={path!r}: {case.id} is an ONNX-operator case; it has the onnx path only")
     net = build_network(case, path)
     found = probes(case, path, net.network)
     values = execute(net.network, net.feeds, keep={p.tensor for p in found},
@@ -117,8 +125,10 @@ def probes(case: Case, path: str, network) -> list[Probe]:
     from ..networks import trt_api
     from .graph import Loop, read
 
-    N, S, H, L, K = _sizes(case)
     graph = read(network, trt_api.load().module)
+    if isinstance(case, OnnxCase):
+        return _present(_node_probes(case), graph, path, case)
+    N, S, H, L, K = _sizes(case)
     found = []
     if path == "onnx":
         for layer in range(L):
@@ -155,10 +165,30 @@ def probes(case: Case, path: str, network) -> list[Probe]:
             index = K * layer + d
             found += [Probe(layer, d, name, name, lambda v, i=index: v.reshape(N, L * K, H)[:, i], f"final {name[0]}")
                       for name in (("hidden", "cell") if case.op == "LSTM" else ("hidden",))]
+    return _present(found, graph, path, case)
+
+
+def _present(found, graph, path, case):
     missing = sorted({p.tensor for p in found} - set(graph.tensors))
     if missing:
         raise ValueError(f"the {path} network of {case.id} lacks the traced tensors {missing}")
     return found
+
+
+def _node_probes(case: OnnxCase) -> list[Probe]:
+    """An ONNX node's outputs per direction: `Y`'s direction slice `(S, N, H)`, `Y_h`, `Y_c` `(N, H)`."""
+    found = []
+    for i, d in enumerate(_node_directions(case)):
+        sequence = (lambda v, i=i: v[:, :, i].transpose(1, 0, 2)) if case.layout else (lambda v, i=i: v[:, i])
+        state = (lambda v, i=i: v[:, i]) if case.layout else (lambda v, i=i: v[i])
+        found.append(Probe(0, d, "output sequence", "Y", sequence, "sequence"))
+        found += [Probe(0, d, name, name, state, f"final {name[-1]}") for name in case.output_names[1:]]
+    return found
+
+
+def _node_directions(case: OnnxCase) -> tuple:
+    """The trace's direction index of each of the node's directions: a reverse node's one direction is `bwd`."""
+    return {"forward": (0,), "reverse": (1,), "bidirectional": (0, 1)}[case.direction]
 
 
 def mark_probes(network, found) -> dict:
@@ -230,6 +260,14 @@ def _step_labels(case):
 
 # --- the reference side -----------------------------------------------------------------------------
 
+def node_reference_steps(case: OnnxCase, materials=None) -> dict:
+    """An ONNX node's reference values, as `reference_steps` names them: (0, direction) -> `sequence` `(S, N, H)`,
+    `final h`, `final c` `(N, H)` (read from `reference.onnx_rnn`'s Y, Y_h, Y_c by `_node_probes`' readers)."""
+    outputs = dict(zip(case.output_names, case.reference(materials)))
+    return {(0, d): {p.reference: p.read(outputs["Y" if p.reference == "sequence" else p.tensor])
+                     for p in _node_probes(case) if p.direction == d} for d in _node_directions(case)}
+
+
 def reference_steps(case: Case, materials=None) -> dict:
     """The reference's values: (layer, direction) -> name -> array.
 
@@ -295,7 +333,9 @@ def gate_values(op, xw_t, h, R, Rb):
 
 def verdicts(case: Case, found, values: dict, precision: str = "float64") -> list[StepVerdict]:
     """Per layer index, the first probe (in `found` order, per-step ones iteration by iteration) that departs."""
-    expected = reference_steps(case)
+    expected = node_reference_steps(case) if isinstance(case, OnnxCase) else reference_steps(case)
+    if isinstance(case, OnnxCase):
+        _same_shapes(case, values)
     spread = SENSITIVITY_FACTOR * sensitivity(case, ROUNDING[precision])
     result = []
     for (layer, d), record in expected.items():
@@ -304,6 +344,16 @@ def verdicts(case: Case, found, values: dict, precision: str = "float64") -> lis
                  for p in mine]
         result.append(first_departure(case, (layer, d), pairs, spread, precision))
     return result
+
+
+def _same_shapes(case: OnnxCase, values: dict) -> None:
+    """A node's network whose outputs have other shapes than ONNX's departs before any value: said in one line."""
+    from ..networks.onnx_node import output_shapes
+
+    for name, shape in zip(case.output_names, output_shapes(case)):
+        if name in values and np.shape(values[name]) != tuple(shape):
+            raise ValueError(f"{case.id}: the network's {name} has shape {np.shape(values[name])}, ONNX's is {tuple(shape)} "
+                             "(layout, direction or batch read otherwise): no value is comparable")
 
 
 def first_departure(case, key, pairs, spread, precision="float64") -> StepVerdict:

@@ -33,8 +33,11 @@ from ..cases import half
 from . import trt_api
 from ..cases.case import Case, Materials
 from ..cases.case import OUTPUT_NAMES
+from ..cases.dynamic import dynamic_inputs, profile_for
+from ..cases.profile import OptimizationProfile
 from ..cases.onnx_case import OnnxCase
 from .loop_builder import add_rnn_loop, data_type, layer_tensors
+from .profiles import check as check_profile, network_inputs
 
 PATHS = ("loop", "drop-in", "onnx", "native")
 PRECISIONS = half.PRECISIONS  # network precisions: the type of the float tensors
@@ -55,6 +58,7 @@ class Network(NamedTuple):
     precision: str = "fp32"  # "fp32", "fp16" or "bf16": the type of the network's float tensors
     io: str = "network"  # "network" or "float32": the type of its inputs and outputs
     typing: str = "weak"  # "strong" or "weak"
+    profile: OptimizationProfile | None = None  # a dynamic network's profile (`cases.profile`); None: static
 
 
 class PathUnavailable(Exception):
@@ -62,21 +66,33 @@ class PathUnavailable(Exception):
 
 
 def build_network(case: Case, path: str, *, precision: str = "fp32", io: str = "network", strongly_typed: bool | None = None,
-                  weights_as_inputs: bool = False, materials: Materials | None = None) -> Network:
+                  weights_as_inputs: bool = False, materials: Materials | None = None, dynamic: bool = False,
+                  profile: OptimizationProfile | None = None) -> Network:
     """The network for `case` along `path` in `precision` (see the module docstring), its types checked
     (`check_types`); raises PathUnavailable with the reason when the installed TensorRT cannot build it.
 
     `strongly_typed`: None is strong typing for fp16/bf16 and the installed TensorRT's default for fp32.
     An ONNX-operator case (`OnnxCase`) is built on the onnx path only: its one-node model parsed, the
     network's inputs `X`, `sequence_lens`, `initial_h`, `initial_c` and outputs `Y`, `Y_h`, `Y_c` by ONNX's names.
+
+    `dynamic` (or a `profile`, which implies it): the batch dims and S of `input`, `seq_lengths` and the
+    states are -1 (`cases.profile.dynamic_inputs`), the outputs follow, and the network carries `profile`
+    (default `cases.profile.profile_for(case)`), checked against its inputs. The feeds stay the case's own
+    (the profile's opt shape). Static networks are built exactly as without these arguments.
     """
+    dynamic = dynamic or profile is not None
     if isinstance(case, OnnxCase):
+        if dynamic:
+            raise ValueError(f"dynamic=True: ONNX-operator case {case.id} is built static; dynamic is for IRNNv2 cases")
         return _build_onnx_node(case, path, precision, io, strongly_typed, weights_as_inputs, materials)
     trt, builder, network, logger, typing = _new_network(path, weights_as_inputs, precision, io, strongly_typed)
     m = case.materialise() if materials is None else materials
     feeds, keep = {}, []
-    _add_case(trt, network, logger, case, path, m, "", weights_as_inputs, feeds, keep, precision, io)
-    net = Network(case, path, builder, network, feeds, keep, logger, precision, io, typing)
+    _add_case(trt, network, logger, case, path, m, "", weights_as_inputs, feeds, keep, precision, io, dynamic)
+    if dynamic:
+        profile = profile_for(case) if profile is None else profile
+        check_profile(profile, network_inputs(network))
+    net = Network(case, path, builder, network, feeds, keep, logger, precision, io, typing, profile)
     check_types(net)
     return net
 
@@ -157,20 +173,24 @@ def _typing(trt, network, strong):
     return "strong" if strong or trt_api.always_strongly_typed() else "weak"
 
 
-def _add_case(trt, network, logger, case, path, m, prefix, weights_as_inputs, feeds, keep, precision, io):
-    """Add one case's inputs, RNN and marked outputs to `network`, all names prefixed with `prefix`."""
+def _add_case(trt, network, logger, case, path, m, prefix, weights_as_inputs, feeds, keep, precision, io,
+              dynamic=False):
+    """Add one case's inputs, RNN and marked outputs to `network`, all names prefixed with `prefix`;
+    `dynamic`: the inputs' batch dims and S are -1."""
     feeds[prefix + "input"] = m.input.astype(np.float32)
     feeds.update({prefix + name: value for name, value in _state_feeds(m).items()})
     if path == "onnx":
-        _parse_onnx(trt, network, logger, case, m, precision, io, keep)
+        _parse_onnx(trt, network, logger, case, m, precision, io, keep, dynamic)
         return
+    dims = dynamic_inputs(case) if dynamic else {name: np.shape(getattr(m, name))
+                                                for name in ("input", "seq_lengths", "hidden_state", "cell_state")}
     inner, boundary = data_type(trt, precision), data_type(trt, "fp32" if io == "float32" else precision)
-    x = _cast(network, network.add_input(prefix + "input", boundary, m.input.shape), inner)
+    x = _cast(network, network.add_input(prefix + "input", boundary, dims["input"]), inner)
     extras = {}
     for name in ("seq_lengths", "hidden_state", "cell_state"):
         value = getattr(m, name)
         if value is not None:
-            tensor = network.add_input(prefix + name, trt.int32 if name == "seq_lengths" else boundary, value.shape)
+            tensor = network.add_input(prefix + name, trt.int32 if name == "seq_lengths" else boundary, dims[name])
             extras[name] = tensor if name == "seq_lengths" else _cast(network, tensor, inner)
     if path == "loop":
         layers = _layer_tensors(trt, network, case, m, weights_as_inputs, feeds, keep, prefix, precision)
@@ -270,6 +290,11 @@ def _add_rnn_v2_as_the_cookbook_does(trt, network, x, case, m, extras, native):
     return layer, arrays
 
 
+def network_feeds(m: Materials) -> dict:
+    """The feeds of a case network's data inputs (not its weights) for `m`: a dynamic network at `m`'s shape."""
+    return {"input": m.input.astype(np.float32), **_state_feeds(m)}
+
+
 def _state_feeds(m):
     feeds = {}
     if m.seq_lengths is not None:
@@ -289,14 +314,17 @@ def _layer_tensors(trt, network, case, m, weights_as_inputs, feeds, keep, prefix
                          inputs=feeds if weights_as_inputs else None, prefix=prefix, precision=precision)
 
 
-def _parse_onnx(trt, network, logger, case, m, precision="fp32", io="network", keep=None):
+def _parse_onnx(trt, network, logger, case, m, precision="fp32", io="network", keep=None, dynamic=False):
     """Parse the case's ONNX model (`trt_cases.networks.onnx_export`, or `onnx_node` for an `OnnxCase`) in `precision`
     into `network`; raise with the parser's errors. bf16 initializers go to `keep` as `half.BF16Constant`s (the
-    parser names their constant layers after them)."""
+    parser names their constant layers after them). `dynamic`: the model's batch dims and S are symbolic."""
     from .onnx_export import bf16_initializers, export
     from .onnx_node import node_model
 
-    model = (node_model if isinstance(case, OnnxCase) else export)(case, m, precision, io=io)
+    if isinstance(case, OnnxCase):
+        model = node_model(case, m, precision, io=io)
+    else:
+        model = export(case, m, precision, io=io, dynamic=dynamic)
     parser = trt.OnnxParser(network, logger)
     if not parser.parse(model.SerializeToString()):
         errors = "; ".join(str(parser.get_error(i)) for i in range(parser.num_errors))

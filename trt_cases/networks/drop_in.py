@@ -59,8 +59,9 @@ class LoopRNNv2Layer:
         self._max_seq_length = positive_int(max_seq_length, "max_seq_length")
         self._precision = precision_of(trt, input.dtype)
         shape = tuple(input.shape)
-        if len(shape) < 2 or shape[-2] != self._max_seq_length:
-            raise ValueError(f"input has shape {shape}; expected (N..., S={self._max_seq_length}, E)")
+        if len(shape) < 2 or shape[-2] not in (self._max_seq_length, -1) or shape[-1] < 0:
+            raise ValueError(f"input has shape {shape}; expected (N..., S={self._max_seq_length}, E), "
+                             f"or S=-1 (dynamic, up to max_seq_length) and batch dims -1")
         self._outputs = None
         self._weights, self._biases = {}, {}
         self.op = op
@@ -121,7 +122,8 @@ class LoopRNNv2Layer:
                 raise ValueError(f"{name} has type {tensor.dtype.name}; expected the input's type {self._input.dtype.name}")
             if tensor is not None:
                 shape, tail = tuple(tensor.shape), (self._num_layers * K, self._hidden_size)
-                if shape[-2:] != tail or int(np.prod(shape[:-2])) != int(np.prod(batch)):
+                dynamic = any(d < 0 for d in (*batch, *shape[:-2]))  # the volume is checked at run time
+                if shape[-2:] != tail or not dynamic and int(np.prod(shape[:-2])) != int(np.prod(batch)):
                     raise ValueError(f"{name} has shape {shape}; expected (N..., {tail[0]}, {tail[1]}) with "
                                      f"leading dims multiplying to the batch volume {int(np.prod(batch))}")
         stacked = stack_parameters(self._weights, self._biases, op=self.op, layer_count=self._num_layers,

@@ -18,7 +18,7 @@ import threading
 import time
 import warnings
 
-from . import trt_api
+from . import profiles, trt_api
 
 
 def CapturingLogger(trt):
@@ -43,15 +43,21 @@ class BuildError(RuntimeError):
 
 
 def build_plan(net, flags=(), strict_fp32: bool = False, *, optimization_level: int | None = None,
-               timing_cache=None) -> tuple[bytes, float]:
+               timing_cache=None, profile=None) -> tuple[bytes, float]:
     """The serialized plan of `net` (a `networks.Network`) and the seconds the build took.
 
     `flags` names BuilderFlags to set (e.g. "FP16"); `strict_fp32` clears TF32, which TensorRT
     enables by default, so that an fp32 engine computes in IEEE float32. `optimization_level`
     (0-5) sets `builder_optimization_level`; `timing_cache` (`engine_cache.TimingCacheFile`) is
-    read before and written after the build where this TensorRT keeps a timing cache.
+    read before and written after the build where this TensorRT keeps a timing cache. `profile`
+    (default `net.profile`; an `OptimizationProfile`) is set on the config for a dynamic network.
     """
+    profile = getattr(net, "profile", None) if profile is None else profile
     config = net.builder.create_builder_config()
+    if profile is not None:
+        profiles.apply(net.builder, config, net.network, profile)
+    else:
+        profiles.check_static(net.network)
     trt_flags = trt_api.load().module.BuilderFlag
     for flag in flags:
         config.set_flag(getattr(trt_flags, flag))

@@ -21,6 +21,7 @@ import tempfile
 from collections import OrderedDict
 
 MAGIC = b"TRTRNNC1"
+DIRECTION_TAGS = {"UNIDIRECTION": "uni", "BIDIRECTION": "bi"}  # as in case ids
 
 
 def cache_key(fields: dict) -> str:
@@ -34,6 +35,26 @@ def shape_signature(case) -> dict:
     for name in ("seed", "weight_scale", "lengths"):
         fields.pop(name)
     return fields
+
+
+def with_profile(fields: dict, profile) -> dict:
+    """`fields` with the engine's optimization profile (`cases.profile.OptimizationProfile`) added; a static
+    engine's (profile None) fields are returned as they are, so its key does not change."""
+    return fields if profile is None else {**fields, "profile": profile.to_json()}
+
+
+def engine_structure(case, path: str, precision: str, typing: str, *, io: str = "network") -> str:
+    """The fields that make a dynamic weights-as-inputs network's graph differ, as one readable key:
+    op, direction, input mode, layers, H, E, the number of batch dims, which of lengths/h0/c0 are inputs,
+    path, precision, typing and I/O. Two cases with one key run on one engine (whose profile covers both).
+    Batch dims, S, seeds, values and the lengths' pattern are run-time data, not structure."""
+    if path != "loop":
+        raise ValueError(f"path={path!r}: a shared engine takes weights as inputs, which the loop path alone "
+                         f"builds; allowed: loop")
+    inputs = [tag for tag, on in (("lens", case.seq_lengths), ("h0", case.hidden_state), ("c0", case.cell_state)) if on]
+    return "-".join([case.op.lower(), DIRECTION_TAGS[case.direction],
+                     case.input_mode.lower(), f"L{case.layer_count}", f"H{case.hidden_size}", f"E{case.data_length}",
+                     f"R{len(case.batch_dims)}", *inputs, path, precision, typing, f"io-{io}"])
 
 
 class EngineCache:

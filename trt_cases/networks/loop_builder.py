@@ -105,9 +105,57 @@ class _Net:
         return self.network.add_constant(array.shape, self.trt.Weights(array)).get_output(0)
 
     def reshape(self, tensor, shape):
+        """`tensor` reshaped to `shape`: ints, or ints and run-time dims (see `dims`)."""
+        shape = self.dims(shape)
         layer = self.network.add_shuffle(tensor)
-        layer.reshape_dims = tuple(shape)
+        if isinstance(shape, tuple):
+            layer.reshape_dims = shape
+        else:
+            layer.set_input(1, shape)
         return layer.get_output(0)
+
+    def dims(self, parts):
+        """`parts` (ints, and 1-d INT32 shape tensors of run-time dims) as a tuple of ints when all are ints,
+        else as one INT32 shape tensor: their concatenation."""
+        parts = tuple(parts)
+        if all(isinstance(p, (int, np.integer)) for p in parts):
+            return tuple(int(p) for p in parts)
+        tensors = [self.const(np.array([p], dtype=np.int32)) if isinstance(p, (int, np.integer)) else p for p in parts]
+        return self.concat(tensors, axis=0)
+
+    def slice(self, tensor, start, size, stride):
+        """`ISliceLayer` of `size` (ints, or with run-time dims: see `dims`)."""
+        size = self.dims(size)
+        if isinstance(size, tuple):
+            return self.network.add_slice(tensor, start, size, stride).get_output(0)
+        layer = self.network.add_slice(tensor, start, (1,) * len(start), stride)
+        layer.set_input(2, size)
+        return layer.get_output(0)
+
+    def int32(self, tensor):
+        """`tensor` as INT32 (a SHAPE layer's output is INT64 from TensorRT 10 on, INT32 before)."""
+        if tensor.dtype == self.trt.int32:
+            return tensor
+        return self.network.add_cast(tensor, self.trt.int32).get_output(0)
+
+    def run_dims(self, x, batch_rank):
+        """`x`'s batch dims `(nb,)` (None without batch dims), their volume N `(1,)` and S `(1,)`, as INT32
+        shape tensors read at run time."""
+        shape = self.int32(self.network.add_shape(x).get_output(0))
+        part = [self.network.add_slice(shape, (i,), (1,), (1,)).get_output(0) for i in range(batch_rank + 1)]
+        if batch_rank == 0:
+            return None, self.const(np.array([1], dtype=np.int32)), self.name(part[0], "S")
+        batch = self.network.add_slice(shape, (0,), (batch_rank,), (1,)).get_output(0)
+        N = part[0]
+        for dim in part[1:batch_rank]:
+            N = self.ew(N, dim, "PROD")
+        return self.name(batch, "batch"), self.name(N, "N"), self.name(part[batch_rank], "S")
+
+    def zeros(self, N, H):
+        """An `(N, H)` tensor of zeros; with a run-time N, a `(1, H)` constant broadcast by a stride-0 slice."""
+        if isinstance(N, (int, np.integer)):
+            return self.const(np.zeros((N, H), dtype=np.float32))
+        return self.slice(self.const(np.zeros((1, H), dtype=np.float32)), (0, 0), (N, H), (0, 1))
 
     def matmul_t(self, a, b):
         """a @ b^T."""
@@ -122,7 +170,7 @@ class _Net:
 
     def gate(self, tensor, index, N, H):
         """Columns `index*H : (index+1)*H` of an `(N, G*H)` tensor."""
-        return self.network.add_slice(tensor, (0, index * H), (N, H), (1, 1)).get_output(0)
+        return self.slice(tensor, (0, index * H), (N, H), (1, 1))
 
     def rows(self, matrix, index, H):
         """Rows `index*H : (index+1)*H` of a `(G*H, H)` matrix: one gate's R."""
@@ -149,13 +197,18 @@ def add_rnn_loop(trt, network, x, *, op, layer_count, hidden_size, direction, la
     net = _Net(trt, network, keep, precision_of(trt, x.dtype))
     name = x.name if name is None else name
     *batch, S, E = tuple(x.shape)
-    N, H = int(np.prod(batch, dtype=np.int64)), hidden_size
-    G = len(GATES[op])
+    H, G = hidden_size, len(GATES[op])
+    if any(d < 0 for d in (*batch, S)):  # dynamic: batch dims and S read from x's shape at run time
+        net.scope = f"{name}/"
+        batch_shape, N, S = net.run_dims(x, len(batch))
+        batch = [] if batch_shape is None else [batch_shape]
+    else:
+        N = int(np.prod(batch, dtype=np.int64))
     seq = net.reshape(x, (N, S, E))
     lengths = None if seq_lengths is None else net.reshape(seq_lengths, (N, 1))
     states = {name: None if t is None else net.reshape(t, (N, layer_count * K, H))
               for name, t in (("hidden", hidden_state), ("cell", cell_state))}
-    zeros = net.const(np.zeros((N, H), dtype=np.float32))
+    zeros = net.zeros(N, H)
     finals = {"hidden": [], "cell": []}
     for layer in range(layer_count):
         halves = []
@@ -169,7 +222,7 @@ def add_rnn_loop(trt, network, x, *, op, layer_count, hidden_size, direction, la
                 xw = net.ew(net.matmul_t(seq, p.W), p.Wb, "SUM")
             net.name(xw, "xw")
             h0, c0 = (zeros if states[k] is None else net.reshape(
-                network.add_slice(states[k], (0, index, 0), (N, 1, H), (1, 1, 1)).get_output(0), (N, H))
+                net.slice(states[k], (0, index, 0), (N, 1, H), (1, 1, 1)), (N, H))
                 for k in ("hidden", "cell"))
             out, h, c = _direction(net, op, xw, h0, c0, p.R, p.Rb, lengths, S, N, H, reverse=d == 1)
             halves.append(out)
@@ -188,7 +241,7 @@ def _direction(net, op, xw, h0, c0, R, Rb, lengths, S, N, H, reverse):
     """One ILoop over the S steps of `xw` `(N, S, G*H)`; returns outputs `(N, S, H)` and final h, c."""
     trt, loop = net.trt, net.network.add_loop()
     loop.name = net.scope.rstrip(".")
-    trip = net.const(np.array(S, dtype=np.int32))
+    trip = net.const(np.array(S, dtype=np.int32)) if isinstance(S, int) else net.reshape(S, ())
     loop.add_trip_limit(trip, trt.TripLimit.COUNT)
     xw_t = net.name(loop.add_iterator(xw, 1, reverse).get_output(0), "xw_t")  # (N, G*H)
     h_rec = loop.add_recurrence(h0)
@@ -197,7 +250,7 @@ def _direction(net, op, xw, h0, c0, R, Rb, lengths, S, N, H, reverse):
     h, c = STEPS[op](net, xw_t, h_prev, c_prev, R, Rb, N, H)
     out = h
     if lengths is not None:
-        t_rec = loop.add_recurrence(net.const(np.full((1, 1), S - 1 if reverse else 0, dtype=np.int32)))
+        t_rec = loop.add_recurrence(_first_step(net, S, reverse))
         t = net.name(t_rec.get_output(0), "t")
         t_rec.set_input(1, net.ew(t, net.const(np.full((1, 1), -1 if reverse else 1, dtype=np.int32)), "SUM"))
         live = net.name(net.ew(t, lengths, "LESS"), "live")  # (N, 1): this step lies within the sequence
@@ -217,6 +270,13 @@ def _direction(net, op, xw, h0, c0, R, Rb, lengths, S, N, H, reverse):
     last_h = loop.add_loop_output(h_rec.get_output(0), trt.LoopOutput.LAST_VALUE).get_output(0)
     last_c = c0 if c_rec is None else loop.add_loop_output(c_rec.get_output(0), trt.LoopOutput.LAST_VALUE).get_output(0)
     return outputs.get_output(0), last_h, last_c
+
+
+def _first_step(net, S, reverse):
+    """The `(1, 1)` INT32 position of a loop's first step: 0, or S-1 reversed (S an int or a run-time `(1,)`)."""
+    if isinstance(S, int) or not reverse:
+        return net.const(np.full((1, 1), S - 1 if reverse else 0, dtype=np.int32))
+    return net.ew(net.reshape(S, (1, 1)), net.const(np.ones((1, 1), dtype=np.int32)), "SUB")
 
 
 def _pre(net, xw_t, h, R, Rb):

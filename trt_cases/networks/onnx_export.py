@@ -77,9 +77,14 @@ class _Graph:
         return self.node("Reshape", [x, self.const(f"{out}/shape", np.array(shape, dtype=np.int64))], [out])
 
 
-def export(case: Case, materials: Materials | None = None, dtype=np.float32, *, io: str = "network") -> onnx.ModelProto:
+def export(case: Case, materials: Materials | None = None, dtype=np.float32, *, io: str = "network",
+           dynamic: bool = False) -> onnx.ModelProto:
     """The ONNX model computing `case`'s IRNNv2Layer outputs on `materials` (default: the case's own), in
-    `dtype` (np.float32, np.float64, np.float16, or "fp32", "fp16", "bf16"), its I/O per `io`."""
+    `dtype` (np.float32, np.float64, np.float16, or "fp32", "fp16", "bf16"), its I/O per `io`.
+
+    `dynamic`: the batch dims and S are symbolic (`dim_param` "batch" or "batch_<i>", and "sequence", as
+    `torch.onnx.export(dynamo=True)` with `dynamic_shapes` writes them); the graph flattens the batch dims
+    with a Transpose and a Reshape of `(0, -1, E)`, and restores them from `Shape` of the input."""
     m = case.materialise() if materials is None else materials
     dtype, elem, boundary = io_types(dtype, io)
     _check_expressible(case, m)
@@ -90,7 +95,15 @@ def export(case: Case, materials: Materials | None = None, dtype=np.float32, *, 
     g = _Graph()
     inner = (lambda name: name) if boundary == elem else (lambda name: g.cast(name, elem, f"{name}/cast"))  # noqa: E731
 
-    x = g.node("Transpose", [g.reshape(inner("input"), (N, S, E), "input/flat")], ["input/sequence_major"], perm=[1, 0, 2])
+    if dynamic:
+        nb = len(batch)
+        batch, S, N = symbolic_batch(nb), "sequence", -1
+        x = g.reshape(g.node("Transpose", [inner("input")], ["input/S_first"], perm=[nb, *range(nb), nb + 1]),
+                      (0, -1, E), "input/sequence_major")
+        run_batch = [g.node("Shape", ["input"], ["input/batch_dims"], start=0, end=nb)] if nb else []
+        run_S = g.node("Shape", ["input"], ["input/S"], start=nb, end=nb + 1)
+    else:
+        x = g.node("Transpose", [g.reshape(inner("input"), (N, S, E), "input/flat")], ["input/sequence_major"], perm=[1, 0, 2])
     lengths = g.reshape("seq_lengths", (N,), "seq_lengths/flat") if case.seq_lengths else ""
     states = {name: _state_rows(g, inner(name), name, N, L * K, H) if getattr(case, name) else None
               for name in ("hidden_state", "cell_state")}
@@ -100,13 +113,21 @@ def export(case: Case, materials: Materials | None = None, dtype=np.float32, *, 
         finals["Y_h"].append(y_h)
         finals["Y_c"].append(y_c)
         x = g.reshape(g.node("Transpose", [y], [f"layer{layer}/Y/SNKH"], perm=[0, 2, 1, 3]),
-                      (S, N, K * H), f"layer{layer}/output")
+                      (0, 0, K * H) if dynamic else (S, N, K * H), f"layer{layer}/output")
 
     def outer(name):  # the graph output `name`, through a Cast when the I/O type differs
         return name if boundary == elem else g.cast(f"{name}/{dtype}", boundary, name)
 
+    def restore(tensor, parts, tail, out):  # reshape to batch dims + tail, the batch dims static or read at run time
+        if not dynamic:
+            return g.reshape(tensor, batch + tail, out)
+        shape = g.node("Concat", [*parts, g.const(f"{out}/tail", np.array(tail, dtype=np.int64))], [f"{out}/shape"],
+                       axis=0)
+        return g.node("Reshape", [tensor, shape], [out])
+
     last = "output" if boundary == elem else f"output/{dtype}"
-    g.reshape(g.node("Transpose", [x], ["output/batch_major"], perm=[1, 0, 2]), batch + (S, K * H), last)
+    restore(g.node("Transpose", [x], ["output/batch_major"], perm=[1, 0, 2]),
+            run_batch + [run_S] if dynamic else None, (K * H,) if dynamic else (S, K * H), last)
     outer("output")
     outputs = [("output", batch + (S, K * H))]
     for key, name in (("Y_h", "hidden"), ("Y_c", "cell")):
@@ -114,7 +135,8 @@ def export(case: Case, materials: Materials | None = None, dtype=np.float32, *, 
             continue
         rows = finals[key][0] if L == 1 else g.node("Concat", finals[key], [f"{name}/rows"], axis=0)
         last = name if boundary == elem else f"{name}/{dtype}"
-        g.reshape(g.node("Transpose", [rows], [f"{name}/batch_major"], perm=[1, 0, 2]), batch + (L * K, H), last)
+        restore(g.node("Transpose", [rows], [f"{name}/batch_major"], perm=[1, 0, 2]),
+                run_batch if dynamic else None, (L * K, H), last)
         outer(name)
         outputs.append((name, batch + (L * K, H)))
 
@@ -125,6 +147,11 @@ def export(case: Case, materials: Materials | None = None, dtype=np.float32, *, 
                for name in ("hidden_state", "cell_state") if getattr(case, name)]
     outputs = [helper.make_tensor_value_info(name, boundary, shape) for name, shape in outputs]
     return checked_model(g, case.id, inputs, outputs, dtype, f"IRNNv2Layer outputs of conformance case {case.id}")
+
+
+def symbolic_batch(rank: int) -> tuple:
+    """The `dim_param` names of a dynamic model's batch dims: "batch", or "batch_0", "batch_1", ..."""
+    return ("batch",) if rank == 1 else tuple(f"batch_{i}" for i in range(rank))
 
 
 def feeds(case: Case, materials: Materials | None = None, dtype=np.float32, *, io: str = "network") -> dict[str, np.ndarray]:

@@ -72,6 +72,13 @@ def shard_key(item) -> str:
 
 
 def pytest_collection_modifyitems(config, items):
+    """The thorough tier (tests marked both `gpu` and `sweep`) runs only when the marker expression names `sweep`
+    (`pytest -m "gpu and sweep"`): `pytest -m gpu` is the default tier. Then `--shard I/N`."""
+    if "sweep" not in (config.getoption("markexpr") or ""):
+        thorough = [i for i in items if i.get_closest_marker("gpu") and i.get_closest_marker("sweep")]
+        if thorough:
+            config.hook.pytest_deselected(items=thorough)
+            items[:] = [i for i in items if not (i.get_closest_marker("gpu") and i.get_closest_marker("sweep"))]
     spec = config.getoption("--shard")
     if spec is None:
         return
@@ -91,7 +98,7 @@ def pytest_collection_finish(session):
         1 for item in session.items if item.get_closest_marker("gpu") and "conformance_log" in getattr(item, "fixturenames", ()))
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def conformance_log(request) -> RecordLog:
     """Where comparison tests add their records (`run.run_case`), for results files and the end-of-run summary."""
     return request.config.stash.setdefault(LOG, RecordLog())

@@ -17,7 +17,13 @@ class RecordLog:
     """The records of this session, one per (case, backend) (a repeat keeps the last), and their outputs."""
 
     def __init__(self):
-        self.by_pair, self.outputs = {}, {}
+        self.by_pair, self.outputs, self.engines = {}, {}, {}
+
+    def add_engine_counts(self, backend: str, counts: dict) -> None:
+        """A runner's engine counts (built, loaded from the cache, deserialised), added up per backend."""
+        mine = self.engines.setdefault(backend, {})
+        for name, value in counts.items():
+            mine[name] = mine.get(name, 0) + value
 
     def add(self, record: Record, outputs: dict | None = None) -> None:
         self.by_pair[(record.case, record.backend)] = record
@@ -37,13 +43,18 @@ class RecordLog:
             elif r.status == "skipped":
                 skips.setdefault(r.backend, {}).setdefault(r.reason, 0)
                 skips[r.backend][r.reason] += 1
-        return {"counts": [[b, p, passed, total] for (b, p), (passed, total) in counts.items()], "skips": skips}
+        return {"counts": [[b, p, passed, total] for (b, p), (passed, total) in counts.items()], "skips": skips,
+                "engines": self.engines}
 
 
 def add_summaries(summaries) -> dict:
     """Several `summary()` results (one per pytest-xdist worker) added up."""
-    counts, skips = {}, {}
+    counts, skips, engines = {}, {}, {}
     for summary in summaries:
+        for backend, found in summary.get("engines", {}).items():
+            mine = engines.setdefault(backend, {})
+            for name, value in found.items():
+                mine[name] = mine.get(name, 0) + value
         for backend, precision, passed, total in summary.get("counts", []):
             before = counts.get((backend, precision), (0, 0))
             counts[(backend, precision)] = (before[0] + passed, before[1] + total)
@@ -51,7 +62,8 @@ def add_summaries(summaries) -> dict:
             for reason, count in reasons.items():
                 skips.setdefault(backend, {}).setdefault(reason, 0)
                 skips[backend][reason] += count
-    return {"counts": [[b, p, passed, total] for (b, p), (passed, total) in counts.items()], "skips": skips}
+    return {"counts": [[b, p, passed, total] for (b, p), (passed, total) in counts.items()], "skips": skips,
+            "engines": engines}
 
 
 def summary_lines(summary) -> list[str]:
@@ -60,6 +72,10 @@ def summary_lines(summary) -> list[str]:
              for backend, precision, passed, total in summary["counts"]]
     lines += [f"skipped  {backend}: {count} x {reason}"
               for backend, reasons in summary["skips"].items() for reason, count in reasons.items()]
+    compared = {backend: total for backend, _, _, total in summary["counts"]}
+    lines += [f"engines  {backend}: " + ", ".join(f"{n} {name.replace('_', ' ')}" for name, n in counts.items())
+              + f" for {compared.get(backend, 0)} comparisons"
+              for backend, counts in summary.get("engines", {}).items() if counts]
     return lines
 
 

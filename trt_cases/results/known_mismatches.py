@@ -28,7 +28,7 @@ import pathlib
 DEFAULT_FILE = pathlib.Path(__file__).resolve().parent / "known_mismatches.json"
 BUILD_FAILURES_FILE = pathlib.Path(__file__).resolve().parent / "known_build_failures.json"
 FIELDS = {"backend", "case", "when", "reason"}
-OPTIONAL = {"error", "where"}
+OPTIONAL = {"error", "where", "minimal", "reproduce", "reduced_on"}  # the last three: `reduce`'s minimal case
 
 
 def load(path=DEFAULT_FILE) -> list[dict]:

@@ -54,8 +54,10 @@ def run_case(runner: Runner, case, *, references: References | None = None, xfai
     """
     references = References() if references is None else references
     env = known_mismatches.versions() if env is None else env
+    served = streaming.first_call(case) if getattr(case, "chunk", None) and not case_problem(case) else case
     base = dict(case=case.id, backend=runner.name, kind=runner.kind, precision=runner.precision, spec=case.to_json(),
-                typing=runner.typing, engine=runner.engine_key(case), chunk=getattr(case, "chunk", None))
+                typing=runner.typing, engine=runner.engine_key(served), run_shape=_plain_shape(runner.run_shape(served)),
+                chunk=getattr(case, "chunk", None))
     outputs = {}
     reason = case_problem(case) or (reason if prepared else runner.prepare(case))  # e.g. a model node whose
     if reason:  # weights the graph computes, or a bidirectional case streamed: skipped with its reason, nothing runs
@@ -98,10 +100,11 @@ def run_case(runner: Runner, case, *, references: References | None = None, xfai
 
 
 def run(cases, backends: dict[str, BackendSpec], *, xfails=(), progress=None, on_record=None, timing_repeats=0,
-        runner_options=None):
+        runner_options=None, engine_counts: dict | None = None):
     """Run every case on every backend; returns `(records, outputs)` for `results.write`.
 
-    `runner_options`: keyword options for `BackendSpec.create` (e.g. builder_optimization_level).
+    `runner_options`: keyword options for `BackendSpec.create` (e.g. builder_optimization_level, share_engines).
+    `engine_counts`: a dict filled with each backend's `Runner.engine_counts` once its cases are done.
     `progress`: None or False for none, True for `progress.Progress` on stderr (a bar on a terminal,
     periodic lines otherwise), or a `Progress`. `on_record(record, outputs)` is called as each record
     finishes, with the outputs it added. Ctrl-C raises KeyboardInterrupt after the records so far.
@@ -130,6 +133,8 @@ def run(cases, backends: dict[str, BackendSpec], *, xfails=(), progress=None, on
                         on_record(record, added)
                     if progress:
                         progress.update(record.status)
+                if engine_counts is not None and not isinstance(runner, Exception) and runner.engine_counts:
+                    engine_counts[spec.name] = dict(runner.engine_counts)
     finally:
         if progress:
             progress.close()
@@ -152,6 +157,11 @@ def _backend_records(spec, runner, cases, stack, references, xfails, env, repeat
         yield from ((_error(spec, case, runner), {}) for case in cases)
         return
     groups, opened = {}, False
+    try:
+        runner.plan(cases)
+    except Exception as exc:  # a runner that cannot plan its engines runs none of the cases
+        yield from ((_error(spec, case, exc, runner), {}) for case in cases)
+        return
     for case in cases:
         groups.setdefault(runner.engine_key(case), []).append(case)
     for case in (case for group in groups.values() for case in group):
@@ -180,6 +190,10 @@ def case_problem(case) -> str:
         why = streaming_problem(case)
         return f"cannot stream {case.chunk} step(s) per call: {why}" if why else ""
     return ""
+
+
+def _plain_shape(shape: dict | None) -> dict | None:
+    return None if shape is None else {name: list(dims) for name, dims in shape.items()}
 
 
 def _error(spec, case, exc, runner=None) -> Record:

@@ -39,6 +39,11 @@ def stream(runner, case):
     return (np.concatenate(pieces, axis=case.time_axis),) + tuple(states)
 
 
+def first_call(case):
+    """The chunk case of the streamed `case`'s first call: the engine a record of the case names."""
+    return chunk_case(case, spans(case)[0][1])
+
+
 def infer(runner, case):
     """`case`'s outputs on `runner`: streamed when the case has a `chunk`, else one call over the whole sequence."""
     return stream(runner, case) if getattr(case, "chunk", None) else runner.infer(case)

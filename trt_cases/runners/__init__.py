@@ -1,26 +1,18 @@
-"""Backends behind one protocol: `infer(case) -> outputs in IRNNv2Layer layout`.
+"""Every backend behind one contract (`base.Runner`), and the registry of backend specs (`registry`).
 
-Every runner has a `name`, the `precision` it computes in ("float64" or "float32", which picks
-the tolerance row), `unsupported(case)` returning a one-line reason or None, and `infer(case)`
-returning `(output, hidden)` or, for LSTM, `(output, hidden, cell)` as float64 arrays shaped
-`(N..., S, K*H)`, `(N..., L*K, H)`, `(N..., L*K, H)`. Layout conversions live in each runner.
+`infer(case)` returns `(output, hidden)` or, for LSTM, `(output, hidden, cell)` as float64 arrays shaped
+`(N..., S, K*H)`, `(N..., L*K, H)`, `(N..., L*K, H)`: `IRNNv2Layer` layout. Layout conversions live in each runner.
 An ONNX-operator case (`cases.onnx_case.OnnxCase`) is answered in its own layout, `case.output_names` in order.
 """
 
 from __future__ import annotations
-
-from typing import Protocol
-
-import numpy as np
-
-from ..cases.case import Case
 
 # What every IRNNv2-only backend (loop, drop-in and native paths, torch) answers an ONNX-operator case (`OnnxCase`).
 ONLY_ONNX = "an ONNX-operator case runs on the onnx path only"
 
 
 class Probed:
-    """What `unsupported(case)` had to compute to answer for an ONNX-operator case (the parsed network, an
+    """What `prepare(case)` had to compute to answer for an ONNX-operator case (the parsed network, an
     onnxruntime session, outputs), kept for the `infer(case)` that follows on the same case: done once."""
 
     def __init__(self):
@@ -41,12 +33,3 @@ class Probed:
         value = self.get(case)
         self.case, self.value = None, None
         return value
-
-
-class Runner(Protocol):
-    name: str
-    precision: str
-
-    def prepare(self, case: Case) -> str | None: ...
-
-    def infer(self, case: Case) -> tuple[np.ndarray, ...]: ...

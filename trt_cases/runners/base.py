@@ -2,8 +2,9 @@
 
 A runner says what it is (`name`, `kind`, `path`, `precision`, `typing`), is prepared for a case before it
 runs it (`prepare`: the reason it cannot, or None, keeping what deciding computed), runs it (`infer`:
-outputs in the case's layout, or `Built` for a build check), says which engine or network serves a case
-(`engine_key`: cases of one key run one after another, on one engine), and owns its resources between
+outputs in the case's layout, or `Built` for a build check), is told a run's cases before the first (`plan`),
+says which engine or network serves a case (`engine_key`: cases of one key run one after another, on one
+engine) and at what shape (`run_shape`), and owns its resources between
 `open` and `close` (a context manager). Polygraphy's `BaseRunner` is the model: the lifecycle here, the
 work in each backend.
 """
@@ -50,9 +51,22 @@ class Runner(contextlib.AbstractContextManager):
         layout (`case.output_names` in order), or `Built` for a build check."""
         raise NotImplementedError
 
+    def plan(self, cases) -> None:
+        """Told every case it will be given, before the first: a runner that serves several cases from one engine
+        (`engine_plan`) sizes that engine here, so it is built once for all of them."""
+
     def engine_key(self, case) -> str:
         """The engine (or network) that serves `case`: cases of one key are run together. Empty: one per case."""
         return ""
+
+    @property
+    def engine_counts(self) -> dict:
+        """How many engines it built, loaded from the engine cache and deserialised so far (where it builds any)."""
+        return {}
+
+    def run_shape(self, case) -> dict | None:
+        """The network inputs' dims `case` runs at on a dynamic engine (None on a static one)."""
+        return case.run_shape
 
     def open(self) -> None:
         """Take the resources the runner holds while it runs (a CUDA stream, a runtime)."""

@@ -16,6 +16,7 @@ from ..networks.engine import build_plan
 from ..networks.build import build_network
 from ..cases.onnx_case import OnnxCase
 from . import ONLY_ONNX, Probed
+from . import engine_plan
 from .base import Built, Runner
 from .onnx_probe import node_refusal, parser_refusal
 from .reference_runner import run_reference
@@ -27,7 +28,7 @@ PRECISIONS = {"fp32": "float32", "fp16": "float16", "bf16": "bfloat16"}
 class BuildCheckRunner(Runner):
     kind = "build-check"
 
-    def __init__(self, path: str, precision: str | None = None):
+    def __init__(self, path: str, precision: str | None = None, *, share_engines: bool = False):
         if precision is not None and precision not in PRECISIONS:
             raise ValueError(f"precision={precision!r}; allowed: {', '.join(PRECISIONS)} (or None: fp32)")
         self.path = path
@@ -35,6 +36,9 @@ class BuildCheckRunner(Runner):
         self.precision = PRECISIONS[self.network_precision]
         self.name = f"build-{path}" + ("" if precision is None else f"-{precision}")
         self.build_seconds = 0.0
+        self.engines_built = 0
+        self._built = set()  # the engine keys built so far: a dynamic engine is built once for all its run shapes
+        self.share_engines, self._shared = share_engines, {}  # case id -> `engine_plan.SharedEngine`
         self._network = Probed()  # the network of the last ONNX-operator case parsed in `unsupported`
 
     def prepare(self, case: Case) -> str | None:
@@ -49,13 +53,44 @@ class BuildCheckRunner(Runner):
             reason = parser_refusal(case, self.network_precision)
         return reason
 
+    @property
+    def engine_counts(self) -> dict:
+        return {"built": self.engines_built}
+
+    def plan(self, cases) -> None:
+        """With `share_engines`, the shared engines of `cases` (`engine_plan`): the ones `tensorrt-loop-*` builds."""
+        if self.share_engines:
+            self._shared = engine_plan.plan(cases, self.path, self.network_precision, "strong")
+
+    def engine_key(self, case) -> str:
+        """The plan `case` is built into: its shared engine's key, or path, precision and the case it is built from
+        (for a dynamic case, the case at its profile's opt shape: one plan for every run shape)."""
+        if case.id in self._shared:
+            return self._shared[case.id].key
+        return f"{self.path}:{self.network_precision}:network:{case.engine_case.id}"
+
+    def run_shape(self, case) -> dict | None:
+        shared = self._shared.get(case.id)
+        return case.run_shape if shared is None else engine_plan.run_shape(case)
+
     def infer(self, case: Case, materials=None):
-        """Build the case's network and plan; raise if it fails or its outputs differ from the reference's."""
-        net = (materials is None and self._network.take(case)) or build_network(case, self.path, precision=self.network_precision, materials=materials)
+        """Build the case's network and plan (a dynamic case's once per engine); raise if it fails or its outputs
+        differ from the reference's (a dynamic network's -1 dims match any extent)."""
+        key, shared = self.engine_key(case), self._shared.get(case.id)
+        if (case.profile is not None or shared) and key in self._built:
+            return Built(0.0, key)
+        built = shared.case if shared else case.engine_case
+        net = engine_plan.network(shared, self.path, self.network_precision) if shared else (
+            (materials is None and self._network.take(case)) or
+            build_network(built, self.path, precision=self.network_precision, materials=materials, profile=built.profile))
         got = [(net.network.get_output(i).name, tuple(net.network.get_output(i).shape)) for i in range(net.network.num_outputs)]
-        want = [(name, out.shape) for name, out in zip(case.output_names, run_reference(case))]
-        if got != want:
-            raise AssertionError(f"{self.path} network of {case.id} has outputs {got}; the reference's are {want}")
+        want = [(name, out.shape) for name, out in zip(built.output_names, run_reference(built))]
+        fits = len(got) == len(want) and all(g[0] == w[0] and len(g[1]) == len(w[1]) and
+                                             all(a in (-1, b) for a, b in zip(g[1], w[1])) for g, w in zip(got, want))
+        if not fits:
+            raise AssertionError(f"{self.path} network of {built.id} has outputs {got}; the reference's are {want}")
         _, seconds = build_plan(net)
         self.build_seconds += seconds
-        return Built(seconds)
+        self.engines_built += 1
+        self._built.add(key)
+        return Built(seconds, key)

@@ -47,13 +47,14 @@ class BackendSpec:
         return self.factory(**{k: v for k, v in options.items() if k in self.options and v is not None})
 
 
-TRT_OPTIONS = ("builder_optimization_level",)
+TRT_OPTIONS = ("builder_optimization_level", "share_engines")
+BUILD_OPTIONS = ("share_engines",)  # build checks and simulations build the engines the TensorRT runner would
 
 
 def _spec(name, kind, factory, path=None, precision=None, typing="") -> BackendSpec:
     case_precision = {"float64": "fp32"}.get(precision, precision) or "fp32"
     return BackendSpec(name, kind, factory, path, precision, typing, (case_precision,),
-                       TRT_OPTIONS if kind == "tensorrt" else ())
+                       {"tensorrt": TRT_OPTIONS, "build-check": BUILD_OPTIONS, "simulated": BUILD_OPTIONS}.get(kind, ()))
 
 
 def cpu_backends() -> dict[str, BackendSpec]:
@@ -67,11 +68,11 @@ def cpu_backends() -> dict[str, BackendSpec]:
              _spec("torch-cpu-float64", "oracle", lambda: TorchRunner("cpu", "float64"), precision="float64")]
     for path in NETWORK_PATHS:
         if path != "native":  # the native IRNNv2Layer has no loop structure for the executor to read
-            specs.append(_spec(f"simulated-{path}", "simulated", lambda p=path: SimulatedRunner(p), path, "fp32"))
-            specs += [_spec(f"simulated-{path}-{q}", "simulated", lambda p=path, q=q: SimulatedRunner(p, q), path, q)
+            specs.append(_spec(f"simulated-{path}", "simulated", lambda p=path, **o: SimulatedRunner(p, **o), path, "fp32"))
+            specs += [_spec(f"simulated-{path}-{q}", "simulated", lambda p=path, q=q, **o: SimulatedRunner(p, q, **o), path, q)
                       for q in NETWORK_PRECISIONS]
-        specs.append(_spec(f"build-{path}", "build-check", lambda p=path: BuildCheckRunner(p), path, "fp32"))
-        specs += [_spec(f"build-{path}-{q}", "build-check", lambda p=path, q=q: BuildCheckRunner(p, q), path, q)
+        specs.append(_spec(f"build-{path}", "build-check", lambda p=path, **o: BuildCheckRunner(p, **o), path, "fp32"))
+        specs += [_spec(f"build-{path}-{q}", "build-check", lambda p=path, q=q, **o: BuildCheckRunner(p, q, **o), path, q)
                   for q in NETWORK_PRECISIONS]
     return {spec.name: spec for spec in specs}
 

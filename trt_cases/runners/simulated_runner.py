@@ -20,6 +20,7 @@ from ..cases.case import Case
 from ..cases.onnx_case import OnnxCase
 from .onnx_probe import node_refusal, parser_refusal
 from . import ONLY_ONNX, Probed
+from . import engine_plan
 from .base import Runner
 
 PATHS = ("loop", "drop-in", "onnx")
@@ -39,7 +40,7 @@ class SimulatedRunner(Runner):
 
     kind = "simulated"
 
-    def __init__(self, path: str, precision: str | None = None, io: str = "network"):
+    def __init__(self, path: str, precision: str | None = None, io: str = "network", *, share_engines: bool = False):
         if path not in PATHS:
             raise ValueError(f"path={path!r}; allowed: {', '.join(PATHS)} (the native IRNNv2Layer has no "
                              "loop structure for the executor to read)")
@@ -51,7 +52,9 @@ class SimulatedRunner(Runner):
             raise ValueError("io='float32' needs a precision (the exact runner simulates the float32 network)")
         self.path, self.network_precision, self.io = path, precision, io
         self.rounding = "none" if precision is None else "network"
-        self._network = Probed()  # the network of the last ONNX-operator case parsed in `unsupported`
+        self._network = Probed()  # the network of the last ONNX-operator case parsed in `prepare`
+        self._dynamic = Probed()  # the dynamic network of the last engine key run
+        self.share_engines, self._shared = share_engines, {}  # case id -> `engine_plan.SharedEngine`
         self.precision = "float64" if precision is None else PRECISIONS[precision]
         self.name = f"simulated-{path}" + ("" if precision is None else f"-{precision}") + \
             ("-autocast" if io == "float32" else "")
@@ -83,11 +86,36 @@ class SimulatedRunner(Runner):
             reason = parser_refusal(case, self.network_precision, self.io)
         return reason
 
+    def plan(self, cases) -> None:
+        """With `share_engines`, the shared engines of `cases` (`engine_plan`), as `tensorrt-loop-*` runs them."""
+        if self.share_engines:
+            self._shared = engine_plan.plan(cases, self.path, self.network_precision or "fp32", "strong", self.io)
+
+    def engine_key(self, case) -> str:
+        """The network that runs `case`: its shared engine's key, or path, precision, I/O form and the case it is
+        built from (for a dynamic case, the case at its profile's opt shape: one network for every run shape)."""
+        if case.id in self._shared:
+            return self._shared[case.id].key
+        return f"{self.path}:{self.network_precision or 'fp32'}:{self.io}:{case.engine_case.id}"
+
+    def run_shape(self, case) -> dict | None:
+        return engine_plan.run_shape(case) if case.id in self._shared else case.run_shape
+
     def infer(self, case: Case, materials=None):
         """The simulated outputs of `case`'s network, as float64 arrays in IRNNv2Layer layout (an `OnnxCase`'s:
-        `Y, Y_h[, Y_c]` as the parsed network computes them)."""
+        `Y, Y_h[, Y_c]` as the parsed network computes them). A dynamic case runs on the network of its profile,
+        built once and executed at each run shape."""
         from ..executor import execute
-        from ..networks.build import build_network
+        from ..networks.build import build_network, network_feeds
+
+        shared = self._shared.get(case.id)
+        if shared or case.profile is not None:
+            net = self._dynamic_network(case)
+            m = case.materialise() if materials is None else materials
+            feeds = engine_plan.feeds(case, self.path, self.network_precision or "fp32", self.io, m) if shared \
+                else network_feeds(m)
+            values = execute(net.network, feeds, rounding=self.rounding, profile=net.profile)
+            return tuple(np.asarray(values[name], dtype=np.float64) for name in case.output_names)
 
         if not (materials is None and self._network.holds(case)):  # else `unsupported` said yes and kept the network
             reason = self.prepare(case)
@@ -105,3 +133,14 @@ class SimulatedRunner(Runner):
         values = execute(net.network, feeds, rounding=self.rounding)
         names = case.output_names
         return tuple(np.asarray(values[name], dtype=np.float64) for name in names)
+
+    def _dynamic_network(self, case):
+        """The dynamic network of `case`'s engine, kept while its cases run (they come one engine at a time)."""
+        from ..networks.build import build_network
+
+        key, shared, precision = self.engine_key(case), self._shared.get(case.id), self.network_precision or "fp32"
+        if self._dynamic.case != key:
+            self._dynamic.keep(key, engine_plan.network(shared, self.path, precision, self.io) if shared else
+                               build_network(case.engine_case, self.path, precision=precision, io=self.io,
+                                             profile=case.profile))
+        return self._dynamic.value

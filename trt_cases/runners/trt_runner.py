@@ -99,7 +99,8 @@ class TensorRTRunner(Runner):
 
     def __init__(self, path: str = "loop", precision: str = "fp32", *, cache_dir=None, weights_as_inputs: bool = False,
                  compute_capability=None, typing: str | None = None, io: str = "network",
-                 builder_optimization_level=None, kept_engines: int = KEPT_ENGINES, timing_cache: bool = True):
+                 builder_optimization_level=None, kept_engines: int = KEPT_ENGINES, timing_cache: bool = True,
+                 share_engines: bool = False):
         if precision not in PRECISIONS:
             raise ValueError(f"precision={precision!r}; allowed: {', '.join(PRECISIONS)}")
         requested = typing if typing is not None else os.environ.get(TYPING_ENV) or "auto"
@@ -111,6 +112,7 @@ class TensorRTRunner(Runner):
         self.optimization_level = (optimization_level_of(os.environ.get(OPT_LEVEL_ENV), OPT_LEVEL_ENV)
                                    if builder_optimization_level is None else optimization_level_of(builder_optimization_level))
         self.path, self.engine_precision, self.weights_as_inputs = path, precision, weights_as_inputs
+        self.share_engines = share_engines  # IRNNv2 cases on the loop path run on `engine_plan` shared engines
         self.precision = PRECISIONS[precision]
         rt = trt_api.load()
         self.requested_typing = requested
