@@ -145,6 +145,11 @@ def test_a_case_that_cannot_stream_is_a_skip_saying_why(case, words):
     assert streaming_problem(dataclasses.replace(LSTM, chunk=1)) is None
 
 
+def test_a_dynamic_shape_case_does_not_stream():
+    dynamic = next(c for c in named("dynamic-small") if c.direction == "UNIDIRECTION" and not c.seq_lengths)
+    assert "dynamic-shape case" in streaming_problem(dataclasses.replace(dynamic, chunk=1))
+
+
 @pytest.mark.parametrize("chunk", [0, -1, 8, True, 2.0])
 def test_a_chunk_outside_1_to_S_is_a_one_line_error(chunk):
     with pytest.raises(ValueError, match=r"^chunk=.*: expected the steps per streamed call, a whole number in 1\.\.7") as info:
