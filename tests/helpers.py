@@ -39,3 +39,27 @@ def specs(factories: dict) -> dict:
     from trt_cases.runners.registry import BackendSpec
 
     return {name: BackendSpec(name, "oracle", factory) for name, factory in factories.items()}
+
+
+class DropsCellStateAtOneStep(Fixed):
+    """A planted engine defect: an LSTM called on one step ignores a non-zero initial cell state (runs from zero);
+    on two or more steps, and for the other ops, it is the reference."""
+
+    def infer(self, case, materials=None):
+        m = case.materialise() if materials is None else materials
+        if case.op == "LSTM" and case.max_seq_length == 1:
+            m = m._replace(**{"cell_state" if hasattr(m, "cell_state") else "initial_c": None})
+        return case.reference(m)
+
+
+class Spy(Fixed):
+    """The reference, keeping each call's `(case, materials, outputs)` in `calls`."""
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.calls = []
+
+    def infer(self, case, materials=None):
+        outputs = case.reference(materials)
+        self.calls.append((case, materials, outputs))
+        return outputs

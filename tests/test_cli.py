@@ -76,7 +76,7 @@ def test_compare_notes_fixed_cases_without_failing(quick_run, tmp_path, capsys):
 
 
 @pytest.mark.parametrize("argv, message", [
-    (["run", "--set", "everything"], "unknown case set 'everything'; allowed: seeds, matrix, edge, onnx, dynamic, dynamic-small, random:N"),
+    (["run", "--set", "everything"], "unknown case set 'everything'; allowed: seeds, matrix, edge, onnx, dynamic, dynamic-small, streaming, random:N"),
     (["run", "--set", "random:x"], "random:N needs a whole number N >= 1"),
     (["run", "--backend", "tensorrt-magic"], "unknown backend 'tensorrt-magic'; allowed:"),
     (["run", "--path", "cudnn"], "unknown path 'cudnn'; allowed:"),

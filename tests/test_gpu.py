@@ -8,6 +8,8 @@ ONNX-operator set `onnx`. Which case runs on which backend, on what kind of engi
 every other comparison. Each (backend, case) is one test; a backend that cannot run here skips with a one-line
 reason, and the run ends with a summary of what ran where and how many engines served it. Tolerances follow
 each case's sensitivity (`trt_cases.results.compare`); a failure lists the other GPU backends on the same case.
+Streamed cases (the `streaming` set: an engine called chunk by chunk, its states fed back; cuDNN as torch called
+chunk by chunk with `(h, c)` carried) run as any other, through `run_case`.
 """
 
 import dataclasses
@@ -17,7 +19,7 @@ import pytest
 from hypothesis import given, settings
 
 import gpu_plan
-from trt_cases.run import run_case
+from trt_cases.run import run_case, streaming
 from trt_cases.runners import cuda_memory
 from trt_cases.results import known_mismatches
 from trt_cases.results.compare import compare, side_by_side
@@ -88,7 +90,7 @@ def check(runners, name, case, conformance_log, share=False):
         for other in CROSS_CHECK:
             peer = runners.get_open(other)
             if other != name and peer.prepare(case) is None:
-                found[other] = peer.infer(case)
+                found[other] = streaming.infer(peer, case)  # a streamed case streamed on the peer too
                 results[other] = compare(case, expected, found[other], other, peer.precision)
         pytest.fail(results[name].message() + "\n" + side_by_side(case, results, found))
 

@@ -10,6 +10,7 @@
     python -m trt_cases merge results/shard1 results/shard2 ... --out results/all
     python -m trt_cases run --set mymodel.onnx --backend onnxruntime       # every RNN/GRU/LSTM node of a model
     python -m trt_cases export lstm-bi-skip-L2-H8-S5-E8-B2x3-lens-h0-c0-fp32-s17 --out bundle   # a bug-report bundle
+    python -m trt_cases run --set mymodel.onnx --stream-chunk 1 --backend onnxruntime   # called step by step, states carried
 
 Exit status:
   0    all passed (compare: no regression)
@@ -87,6 +88,8 @@ def _parser():
         p.add_argument("--inputs", default="", metavar="FILE.npz",
                        help="a model's inputs: arrays keyed by a node's X tensor name or by graph input names")
         p.add_argument("--seed", type=_seed, default=0, metavar="N", help="seed drawing a model's node inputs (default 0)")
+        p.add_argument("--stream-chunk", metavar="C", help="stream every case (a model's nodes too): C steps per call, "
+                                                           "the states each call returns fed to the next (docs/streaming.md)")
     for p in (run_, check):
         p.add_argument("--backend", action="append", help="backend name (repeatable; default: every one)")
         p.add_argument("--path", action="append", help="network path: loop, drop-in, onnx, native (repeatable)")
@@ -148,7 +151,7 @@ def cmd_run(args) -> int:
     specs = args.set or list(DEFAULT_SETS)
     out = pathlib.Path(args.out or f"results/{datetime.datetime.now(datetime.timezone.utc):%Y%m%d-%H%M%S}")
     _check_out(out, args.force)
-    cases = select_cases(specs, **_model_options(args))
+    cases = _streamed(args, select_cases(specs, **_model_options(args)))
     if getattr(args, "shard", None) is not None:  # a deterministic part of the cases, for a run spread over machines
         cases = shard.select(cases, args.shard)
         print(f"shard {args.shard}: {len(cases)} of the cases")
@@ -204,6 +207,13 @@ def _model_options(args) -> dict:
                 seed=getattr(args, "seed", 0) or 0)
 
 
+def _streamed(args, cases) -> list:
+    """`--stream-chunk C`: the cases streamed C steps per call (a one-line error for a C that is not 1..S)."""
+    from .cases.chunks import streamed
+
+    return cases if getattr(args, "stream_chunk", None) is None else streamed(cases, args.stream_chunk)
+
+
 def _one_case(args):
     """The case `args.case_id` names: of either family, or a node of a model given with --set."""
     from .cases.families import case_from_id
@@ -211,15 +221,17 @@ def _one_case(args):
 
     if getattr(args, "set", None):
         cases = select_cases(args.set, **_model_options(args))
+        cases = list(dict.fromkeys(_streamed(args, cases) + cases))  # the id with its -chunkC tag, or without it
         known = [c for c in cases if c.id == args.case_id]
         if known:
-            return known[0]
+            return _streamed(args, known)[0]
         if any(s.lower().endswith(".onnx") for s in args.set):
-            return resolve(args.case_id, cases)
+            return _streamed(args, [resolve(args.case_id, cases)])[0]
     try:
-        return case_from_id(args.case_id)
+        case = case_from_id(args.case_id)
     except ValueError as exc:
         raise ValueError(f"{exc} (a model node's case id needs its model: --set MODEL.onnx)") from None
+    return _streamed(args, [case])[0]
 
 
 def _check_out(out: pathlib.Path, force: bool) -> None:

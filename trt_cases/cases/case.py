@@ -58,6 +58,7 @@ class Case:
     # A dynamic engine's optimization profile (`cases.dynamic`): `batch_dims` and `max_seq_length` are then the
     # shape this case runs at, inside the profile; None: a static engine of the case's own shape.
     profile: OptimizationProfile | None = None
+    chunk: int | None = None  # streamed: the steps per call, states carried between calls (`cases.chunks`)
 
     def __post_init__(self):
         set_ = object.__setattr__
@@ -145,6 +146,7 @@ class Case:
                  f"E{self.data_length}", "B" + "x".join(map(str, self.batch_dims))]
         parts += [tag for tag, on in ((LENGTHS[self.lengths], self.seq_lengths), ("h0", self.hidden_state),
                                       ("c0", self.cell_state)) if on]
+        parts += [f"chunk{self.chunk}"] if self.chunk else []
         parts.append(self.precision)
         if self.weight_scale != 1.0:
             short = f"{self.weight_scale:g}"
@@ -155,8 +157,8 @@ class Case:
         return "-".join(parts)
 
     def to_json(self) -> dict:
-        return {**dataclasses.asdict(self), "batch_dims": list(self.batch_dims),
-                "profile": None if self.profile is None else self.profile.to_json()}
+        return drop_whole_run({**dataclasses.asdict(self), "batch_dims": list(self.batch_dims),
+                               "profile": None if self.profile is None else self.profile.to_json()})
 
     @classmethod
     def from_json(cls, data: dict) -> "Case":
@@ -171,7 +173,7 @@ class Case:
         """Parse an id made by `.id` back into the case."""
         m = _ID.fullmatch(case_id)
         if not m:
-            raise ValueError(f"case id {case_id!r} is not of the form op-dir-mode-L#-H#-S#-E#-B#x#[-lens|-lens1|-lensS][-h0][-c0]-precision[-w#]-s#, e.g. lstm-bi-skip-L2-H8-S5-E8-B2x3-lens-h0-c0-fp32-s17")
+            raise ValueError(f"case id {case_id!r} is not of the form op-dir-mode-L#-H#-S#-E#-B#x#[-lens|-lens1|-lensS][-h0][-c0][-chunk#]-precision[-w#]-s#, e.g. lstm-bi-skip-L2-H8-S5-E8-B2x3-lens-h0-c0-fp32-s17")
         g = m.groupdict()
         return cls(op=g["op"], direction={v: k for k, v in _DIRECTION_TAGS.items()}[g["dir"]], input_mode=g["mode"],
                    layer_count=int(g["L"]), hidden_size=int(g["H"]), max_seq_length=int(g["S"]),
@@ -179,7 +181,7 @@ class Case:
                    seq_lengths=bool(g["lens"]), lengths={t: n for n, t in LENGTHS.items()}.get(g["lens"], "ragged"),
                    hidden_state=bool(g["h0"]), cell_state=bool(g["c0"]),
                    precision=g["prec"], weight_scale=float(g["w"]) if g["w"] else 1.0, seed=int(g["seed"]),
-                   profile=_profile_of_tag(g))
+                   chunk=int(g["chunk"]) if g["chunk"] else None, profile=_profile_of_tag(g))
 
     def reference(self, materials: Materials | None = None, dtype=np.float64) -> tuple:
         """The reference's outputs (on `materials` if given, else this case's own data), computed in `dtype`:
@@ -223,8 +225,8 @@ class Case:
 
 _ID = re.compile(
     r"(?P<op>relu|tanh|lstm|gru)-(?P<dir>uni|bi)-(?P<mode>linear|skip)-L(?P<L>\d+)-H(?P<H>\d+)-S(?P<S>\d+)"
-    r"-E(?P<E>\d+)-B(?P<B>(?:\d+(?:x\d+)*)?)(?:-(?P<lens>lens|lens1|lensS))?(?P<h0>-h0)?(?P<c0>-c0)?-(?P<prec>fp32|fp16|bf16|tf32)"
-    r"(?:-w(?P<w>[0-9.e+-]+))?-s(?P<seed>\d+)(?:-dyn(?P<lo>\d+(?:x\d+)*)-(?P<opt>\d+(?:x\d+)*)-(?P<hi>\d+(?:x\d+)*))?"
+    r"-E(?P<E>\d+)-B(?P<B>(?:\d+(?:x\d+)*)?)(?:-(?P<lens>lens|lens1|lensS))?(?P<h0>-h0)?(?P<c0>-c0)?(?:-chunk(?P<chunk>\d+))?"
+    r"-(?P<prec>fp32|fp16|bf16|tf32)(?:-w(?P<w>[0-9.e+-]+))?-s(?P<seed>\d+)(?:-dyn(?P<lo>\d+(?:x\d+)*)-(?P<opt>\d+(?:x\d+)*)-(?P<hi>\d+(?:x\d+)*))?"
 )
 
 
@@ -245,7 +247,7 @@ def _profile_of_tag(g) -> OptimizationProfile | None:
 
 
 def check_data_fields(case) -> None:
-    """The fields every case family shares: `precision`, `seed`, `weight_scale` (made a float)."""
+    """The fields every case family shares: `precision`, `seed`, `weight_scale` (made a float), `chunk`."""
     if case.precision not in PRECISIONS:
         raise ValueError(f"precision={case.precision!r}; allowed: {', '.join(PRECISIONS)}")
     if isinstance(case.seed, bool) or not isinstance(case.seed, int) or case.seed < 0:
@@ -253,6 +255,18 @@ def check_data_fields(case) -> None:
     if not (isinstance(case.weight_scale, (int, float)) and 0 < case.weight_scale < float("inf")):
         raise ValueError(f"weight_scale={case.weight_scale!r}: expected a finite number > 0")
     object.__setattr__(case, "weight_scale", float(case.weight_scale))
+    chunk, S = case.chunk, case.max_seq_length
+    if chunk is not None and (isinstance(chunk, bool) or not isinstance(chunk, int) or not 1 <= chunk <= S):
+        raise ValueError(f"chunk={chunk!r}: expected the steps per streamed call, a whole number in 1..{S} "
+                         f"(the case's S), or None for a whole-sequence run")
+
+
+def drop_whole_run(data: dict) -> dict:
+    """A case's JSON without `chunk` when it is None (a whole-sequence run): its JSON, and every engine key made
+    from it, as before streaming existed."""
+    if data.get("chunk") is None:
+        data.pop("chunk", None)
+    return data
 
 
 def _radius_scaled(rng, H, radius):

@@ -78,6 +78,7 @@ class NodeCase(OnnxCase):
         parts = [_safe(pathlib.Path(self.model).stem), self.label, f"S{self.seq_length}", f"N{self.batch_size}"]
         if self.inputs:
             parts.append("inputs")
+        parts += [f"chunk{self.chunk}"] if self.chunk else []
         return "-".join(parts + [self.precision, f"s{self.seed}"])
 
     @property

@@ -19,7 +19,7 @@ import numpy as np
 
 from reference.validate import positive_int
 
-from .case import LENGTHS, RECURRENT_RADIUS, _lengths, _radius_scaled, _round, check_data_fields
+from .case import LENGTHS, RECURRENT_RADIUS, _lengths, _radius_scaled, _round, check_data_fields, drop_whole_run
 
 OPS = ("RNN", "GRU", "LSTM")
 GATE_COUNT = {"RNN": 1, "GRU": 3, "LSTM": 4}
@@ -66,6 +66,7 @@ class OnnxCase:
     precision: str = "fp32"
     seed: int = 0
     weight_scale: float = 1.0
+    chunk: int | None = None  # streamed: the steps per call, states carried between calls (`cases.chunks`)
 
     family = "onnx"
 
@@ -187,6 +188,7 @@ class OnnxCase:
                                       ("peep", self.peepholes), ("nobias", not self.bias),
                                       (LENGTHS.get(self.sequence_lens, ""), self.sequence_lens != "none"),
                                       ("h0", self.initial_h), ("c0", self.initial_c)) if on]
+        parts += [f"chunk{self.chunk}"] if self.chunk else []
         parts.append(self.precision)
         if self.weight_scale != 1.0:
             parts.append(f"w{_number(self.weight_scale)}")
@@ -195,7 +197,7 @@ class OnnxCase:
 
     def to_json(self) -> dict:
         data = dataclasses.asdict(self)
-        return {"family": self.family, **{k: list(v) if isinstance(v, tuple) else v for k, v in data.items()}}
+        return drop_whole_run({"family": self.family, **{k: list(v) if isinstance(v, tuple) else v for k, v in data.items()}})
 
     @classmethod
     def from_json(cls, data: dict) -> "OnnxCase":
@@ -213,7 +215,7 @@ class OnnxCase:
         if not m:
             raise ValueError(f"case id {case_id!r} is not of the form onnx-op-dir-H#-S#-N#-I#[-layout1][-act_..][-alpha_..]"
                              "[-beta_..][-clip#][-input_forget][-lbr1][-peep][-nobias][-lens|-lens1|-lensS][-h0][-c0]"
-                             "-precision[-w#]-s#, e.g. onnx-lstm-bi-H4-S5-N3-I6-layout1-clip2-peep-lens-h0-c0-fp32-s3")
+                             "[-chunk#]-precision[-w#]-s#, e.g. onnx-lstm-bi-H4-S5-N3-I6-layout1-clip2-peep-lens-h0-c0-fp32-s3")
         g = m.groupdict()
         floats = lambda text: tuple(float(v) for v in text.split("_")) if text else ()  # noqa: E731
         return cls(op=g["op"].upper(), direction={v: k for k, v in DIRECTIONS.items()}[g["dir"]],
@@ -224,7 +226,8 @@ class OnnxCase:
                    linear_before_reset=1 if g["lbr"] else 0, peepholes=bool(g["peep"]), bias=not g["nobias"],
                    sequence_lens={t: n for n, t in LENGTHS.items()}.get(g["lens"], "none"),
                    initial_h=bool(g["h0"]), initial_c=bool(g["c0"]), precision=g["prec"],
-                   weight_scale=float(g["w"]) if g["w"] else 1.0, seed=int(g["seed"]))
+                   weight_scale=float(g["w"]) if g["w"] else 1.0, seed=int(g["seed"]),
+                   chunk=int(g["chunk"]) if g["chunk"] else None)
 
     def materialise(self) -> OnnxMaterials:
         """Deterministic inputs for this node (same seed, same numbers, on every machine)."""
@@ -270,5 +273,5 @@ _ID = re.compile(
     rf"(?:-act_(?P<act>[A-Za-z]+(?:_[A-Za-z]+)*))?(?:-alpha_(?P<alpha>{_FLOAT}(?:_{_FLOAT})*))?"
     rf"(?:-beta_(?P<beta>{_FLOAT}(?:_{_FLOAT})*))?(?:-clip(?P<clip>{_FLOAT}))?"
     r"(?P<if>-input_forget)?(?P<lbr>-lbr1)?(?P<peep>-peep)?(?P<nobias>-nobias)?(?:-(?P<lens>lens|lens1|lensS))?"
-    r"(?P<h0>-h0)?(?P<c0>-c0)?-(?P<prec>fp32|fp16|bf16|tf32)(?:-w(?P<w>[0-9.e+-]+))?-s(?P<seed>\d+)"
+    r"(?P<h0>-h0)?(?P<c0>-c0)?(?:-chunk(?P<chunk>\d+))?-(?P<prec>fp32|fp16|bf16|tf32)(?:-w(?P<w>[0-9.e+-]+))?-s(?P<seed>\d+)"
 )

@@ -12,6 +12,11 @@
   activations with non-default alpha/beta (and Affine, ThresholdedRelu with theirs left to the defaults),
   `clip` reached by the cell state, peepholes, `input_forget`, `linear_before_reset` 0 and 1, `layout=1`,
   no bias, all-ones and all-S lengths; small sizes: 160 cases.
+- `streaming`: cases run chunk by chunk, the states carried between calls (`chunk`, `cases.chunks`): every op,
+  unidirectional, 1 to 3 layers, SKIP and LINEAR, with and without initial states, 1 step per call, 2, 3 and
+  4 (S = 5: the last call shorter) and all S in one call; and forward ONNX-operator nodes (layout 0 and 1,
+  peepholes, clip, both GRU `linear_before_reset`, Relu): 24 cases. Their precision is the backend's (a run
+  gives each backend its own precision's variant of a case).
 """
 
 from __future__ import annotations
@@ -91,6 +96,11 @@ EDGE = {
                                              direction="BIDIRECTION", seq_lengths=True, hidden_state=True, cell_state=True, seed=126),
     "bidirectional-layers-states-gru": Case("GRU", layer_count=3, hidden_size=3, max_seq_length=4, data_length=5, batch_dims=(3,),
                                             direction="BIDIRECTION", hidden_state=True, seed=127),
+    # Streamed: one step per call (an LSTM whose cell state crosses the I/O every step), and uneven chunks.
+    "streaming-lstm-step-by-step": Case("LSTM", layer_count=2, hidden_size=4, max_seq_length=5, data_length=3, batch_dims=(2,),
+                                        hidden_state=True, cell_state=True, chunk=1, seed=128),
+    "streaming-gru-uneven-chunks": Case("GRU", hidden_size=4, max_seq_length=5, data_length=4, batch_dims=(3,), input_mode="SKIP",
+                                        hidden_state=True, chunk=2, seed=129),
 }
 
 
@@ -176,7 +186,33 @@ def dynamic_small() -> list[Case]:
     return [case for structure in chosen[:1] + chosen[-1:] for case in engine_cases(structure)]
 
 
-SETS = {"seeds": seeds, "matrix": matrix, "edge": edge, "onnx": onnx, "dynamic": dynamic, "dynamic-small": dynamic_small}
+# op, layers, input mode, initial states, steps per call (S = 5: 2, 3 and 4 leave a shorter last call, 5 is one call)
+STREAMING = (("RELU", 1, "LINEAR", True, 1), ("RELU", 2, "SKIP", False, 2), ("RELU", 3, "LINEAR", False, 3),
+             ("TANH", 2, "LINEAR", True, 1), ("TANH", 1, "SKIP", True, 3), ("TANH", 3, "SKIP", False, 1),
+             ("LSTM", 1, "LINEAR", True, 1), ("LSTM", 2, "SKIP", True, 2), ("LSTM", 3, "LINEAR", False, 1),
+             ("LSTM", 1, "SKIP", False, 5), ("LSTM", 2, "LINEAR", "h0", 3),
+             ("GRU", 1, "LINEAR", True, 1), ("GRU", 2, "SKIP", True, 2), ("GRU", 3, "LINEAR", False, 1),
+             ("GRU", 1, "SKIP", False, 4))
+ONNX_STREAMING = (dict(op="LSTM", initial_h=True, initial_c=True, chunk=1), dict(op="LSTM", layout=1, initial_h=True, chunk=2),
+                  dict(op="LSTM", peepholes=True, clip=0.5, initial_h=True, initial_c=True, chunk=2),
+                  dict(op="GRU", initial_h=True, chunk=1), dict(op="GRU", linear_before_reset=1, chunk=3),
+                  dict(op="GRU", linear_before_reset=1, layout=1, initial_h=True, chunk=1),
+                  dict(op="RNN", initial_h=True, chunk=1), dict(op="RNN", activations=("Relu",), chunk=2),
+                  dict(op="RNN", layout=1, initial_h=True, chunk=5))
+
+
+def streaming() -> list:
+    """Streamed cases (module docstring): an LSTM with states has its cell state set too, except "h0" (hidden only)."""
+    cases = [Case(op, layer_count=layers, hidden_size=4, max_seq_length=5, data_length=4 if mode == "SKIP" else 3,
+                  batch_dims=(2, 3) if layers == 2 else (3,), input_mode=mode, hidden_state=bool(states),
+                  cell_state=states is True and op == "LSTM", chunk=chunk, seed=200 + i)
+             for i, (op, layers, mode, states, chunk) in enumerate(STREAMING)]
+    return cases + [OnnxCase(**spec, hidden_size=4, seq_length=5, batch_size=3, input_size=3, seed=230 + i)
+                    for i, spec in enumerate(ONNX_STREAMING)]
+
+
+SETS = {"seeds": seeds, "matrix": matrix, "edge": edge, "onnx": onnx, "dynamic": dynamic, "dynamic-small": dynamic_small,
+        "streaming": streaming}
 
 
 def named(name: str) -> list[Case]:

@@ -80,12 +80,19 @@ def check_out(out) -> pathlib.Path:
 
 
 def write(case, out) -> pathlib.Path:
-    """Write the bundle of `case` into `out` (checked by `check_out`); returns the folder."""
+    """Write the bundle of `case` into `out` (checked by `check_out`); returns the folder. A streamed case
+    (`chunk` set) is written as one bundle per call (`write_calls`)."""
     out = check_out(out)
     if getattr(case, "problem", ""):
         raise ValueError(f"case {case.id} cannot be exported: {case.problem}")
+    if getattr(case, "chunk", None):
+        return write_calls(case, out)
     materials = case.materialise()
-    expected = case.reference(materials)
+    return write_files(case, materials, case.reference(materials), out)
+
+
+def write_files(case, materials, expected, out: pathlib.Path, note: str = "") -> pathlib.Path:
+    """The bundle's files for `case` on `materials` with the reference outputs `expected`; `note` heads the README."""
     model, feeds, output_names = model_and_feeds(case, materials)
     import onnx
 
@@ -108,10 +115,56 @@ def write(case, out) -> pathlib.Path:
                                          + "".join(f"{c} || status=1\n" for c in commands) + "exit $status\n")
         (out / "tolerance.json").write_text(json.dumps({"atol": atol, "rtol": 0}) + "\n")
         (out / CHECK_SCRIPT).write_bytes(importlib.resources.files(__package__).joinpath(CHECK_SCRIPT).read_bytes())
-        (out / "README.md").write_text(_readme(case, feeds, output_names, atol, commands))
+        (out / "README.md").write_text(note + _readme(case, feeds, output_names, atol, commands))
     except OSError as exc:
         raise ValueError(f"--out {out}: cannot write the bundle there: {exc.strerror or exc}") from None
     return out
+
+
+def write_calls(case, out: pathlib.Path) -> pathlib.Path:
+    """A streamed case as one bundle per call (`call000/`, `call001/`, ...): each call's model (the chunk's steps,
+    the states as inputs), its input window and the states the reference hands it (rounded to the case precision,
+    as an engine of that precision would carry them), and its reference outputs; `commands.sh` checks every call."""
+    from ..cases.chunks import reference_calls, streaming_problem
+
+    why = streaming_problem(case)
+    if why:
+        raise ValueError(f"case {case.id} cannot be exported streamed: {why}")
+    calls = reference_calls(case)
+    for i, (chunk, materials, expected) in enumerate(calls):
+        note = (f"> Call {i + 1} of {len(calls)} of the streamed case `{case.id}` ({case.chunk} step(s) per call; "
+                "see ../README.md).\n\n")
+        write_files(chunk, materials, expected, out / f"call{i:03d}", note)
+    try:
+        (out / "case.json").write_text(json.dumps(case.to_json(), indent=1) + "\n")
+        (out / "commands.sh").write_text(f"#!/bin/sh\n# {case.id}: every call's checks; exit 1 if any failed\n"
+                                         'cd "$(dirname "$0")"\nstatus=0\n'
+                                         + "".join(f"sh call{i:03d}/commands.sh || status=1\n" for i in range(len(calls)))
+                                         + "exit $status\n")
+        (out / "README.md").write_text(_streamed_readme(case, calls))
+    except OSError as exc:
+        raise ValueError(f"--out {out}: cannot write the bundle there: {exc.strerror or exc}") from None
+    return out
+
+
+def _streamed_readme(case, calls) -> str:
+    steps = ", ".join(str(chunk.max_seq_length) for chunk, _, _ in calls)
+    state = "`hidden_state`/`cell_state`" if isinstance(case, Case) else "`initial_h`/`initial_c`"
+    where = f" --set {case.model}" if getattr(case, "model", "") else ""
+    return f"""# TensorRT conformance case `{case.id}`, streamed
+
+Made by trt-rnn-conformance (`python -m trt_cases export {case.id}{where}`).
+A streaming engine is called again and again on a few steps of the sequence, the final states of one call fed
+as the initial states of the next. This case runs its {case.max_seq_length} steps in {len(calls)} calls of
+{steps} step(s): one engine per call length, its states as inputs ({state}).
+
+Each `callNNN/` folder is one call, a bundle of its own (model, inputs, float64 reference outputs, polygraphy
+and trtexec commands, see its README): its inputs are that call's steps and the states the float64 reference
+hands on after the calls before it, rounded to {case.precision}, as an engine of that precision would carry
+them. `sh commands.sh` checks every call against the reference. To stream your engine's own states instead,
+feed call k+1 the state outputs of your call k; `python -m trt_cases check {case.id}{where} --backend tensorrt-...`
+does that on a GPU and compares the whole sequence.
+"""
 
 
 def command_lines(case, feeds, atol) -> list[str]:
@@ -130,7 +183,7 @@ def _readme(case, feeds, output_names, atol, commands) -> str:
               if getattr(case, "model", "") else "")
     return f"""# TensorRT conformance case `{case.id}`
 
-Made by trt-rnn-conformance (`python -m trt_cases export {case.id}{f" --set {case.model}" if source else ""}`). The model computes one recurrent layer
+Made by trt-rnn-conformance (`python -m trt_cases export {(getattr(case, "parent", None) or case).id}{f" --set {case.model}" if source else ""}`). The model computes one recurrent layer
 (or stack) whose float64 reference outputs are in `reference_outputs.npz` / `reference_outputs.json`.
 {source}
 - model: `model.onnx` ({case.precision}); inputs: {inputs}; outputs: {', '.join(f'`{n}`' for n in output_names)}

@@ -29,6 +29,9 @@ def add_options(parser) -> None:
                     help="a shape for --onnx-model, e.g. x=1x20x64 (NAME: a graph input or a node's X; repeatable)")
     group.addoption("--onnx-inputs", default="", metavar="FILE.npz",
                     help="inputs for --onnx-model: arrays keyed by a node's X tensor name or by graph input names")
+    group.addoption("--stream-chunk", metavar="C",
+                    help="stream --onnx-model's nodes: C steps per call, the states each call returns fed to the next "
+                         "(a bidirectional or reverse node is a skip saying why)")
 
 
 def model_paths(values) -> list[str]:
@@ -71,13 +74,21 @@ def configure(config) -> None:
 def _model_cases(config) -> list:
     """The node cases of every `--onnx-model` (with `--onnx-shape`, `--onnx-inputs`); bad input is a usage error."""
     values = config.getoption("--onnx-model", default=[]) or []
+    chunk = config.getoption("--stream-chunk", default=None)
     if not values:
+        if chunk is not None:
+            raise pytest.UsageError(f"--stream-chunk {chunk}: it streams the nodes of --onnx-model, and none was given")
         return []
+    from ..cases.chunks import streamed
     from ..cases.model import models_node_cases
 
     try:
         found = models_node_cases(model_paths(values), shapes=config.getoption("--onnx-shape"),
                                   inputs=config.getoption("--onnx-inputs"))
-        return [case for cases in found.values() for case in cases]
+        cases = [case for cases in found.values() for case in cases]
     except ValueError as exc:
         raise pytest.UsageError(f"--onnx-model: {exc}") from None
+    try:
+        return cases if chunk is None else streamed(cases, chunk)
+    except ValueError as exc:
+        raise pytest.UsageError(str(exc)) from None

@@ -20,6 +20,7 @@ import signal
 import threading
 import time
 
+from ..cases.chunks import streaming_problem
 from ..cases.onnx_case import OnnxCase
 from ..results import known_mismatches
 from ..results.compare import compare, timestep_errors
@@ -27,7 +28,7 @@ from ..results.inputs import arrays_of, stored_keys
 from ..results.records import Record, output_key
 from ..runners.base import Built, Runner
 from ..runners.registry import BackendSpec
-from . import timing
+from . import streaming, timing
 
 
 class References(dict):
@@ -53,18 +54,19 @@ def run_case(runner: Runner, case, *, references: References | None = None, xfai
     """
     references = References() if references is None else references
     env = known_mismatches.versions() if env is None else env
+    served = streaming.first_call(case) if getattr(case, "chunk", None) and not case_problem(case) else case
     base = dict(case=case.id, backend=runner.name, kind=runner.kind, precision=runner.precision, spec=case.to_json(),
-                typing=runner.typing)
+                typing=runner.typing, chunk=getattr(case, "chunk", None))
     outputs = {}
-    reason = getattr(case, "problem", "") or (reason if prepared else runner.prepare(case))  # e.g. a model node
-    if reason:  # whose weights the graph computes: skipped with its reason before anything runs
+    reason = case_problem(case) or (reason if prepared else runner.prepare(case))  # e.g. a model node whose
+    if reason:  # weights the graph computes, or a bidirectional case streamed: skipped with its reason, nothing runs
         return Record(status="skipped", reason=reason, **base), outputs
-    base.update(engine=runner.engine_key(case), run_shape=_plain_shape(runner.run_shape(case)))
+    base.update(engine=runner.engine_key(served), run_shape=_plain_shape(runner.run_shape(served)))
     expected = references.of(case, outputs)
     build_before = runner.build_seconds
     start = time.perf_counter()
     try:
-        actual = runner.infer(case)
+        actual = streaming.infer(runner, case)  # a case with `chunk`: called chunk by chunk, states carried
     except Exception as exc:  # a backend failure is this case's failure (or a known builder failure); the run goes on
         message = f"{type(exc).__name__}: {exc}"
         known = known_mismatches.find_build_failure(runner.name, case, env, message)
@@ -85,7 +87,7 @@ def run_case(runner: Runner, case, *, references: References | None = None, xfai
         status, reason = _reading_verdict(runner, case, actual, known, status, reason)
         return Record(status=status, reason=reason, run_seconds=seconds, **base), outputs
     outputs.update({output_key(runner.name, case.id, name): value for name, value in zip(case.output_names, actual)})
-    samples = timing.samples(runner.infer, case, repeats)
+    samples = timing.samples(lambda timed: streaming.infer(runner, timed), case, repeats)
     status, reason = ("xpass" if result else "xfail", known["reason"]) if known else ("passed" if result else "failed", "")
     if not result:
         status, reason = _reading_verdict(runner, case, actual, known, status, reason)
@@ -164,7 +166,7 @@ def _backend_records(spec, runner, cases, stack, references, xfails, env, repeat
         groups.setdefault(_engine_key(runner, case), []).append(case)
     for case in (case for group in groups.values() for case in group):
         try:
-            reason = getattr(case, "problem", "") or runner.prepare(case)
+            reason = case_problem(case) or runner.prepare(case)
         except Exception as exc:  # a runner that fails to answer: this case's error
             yield _error(spec, case, exc, runner), {}
             continue
@@ -187,13 +189,24 @@ def _engine_key(runner, case) -> str:
         return ""
 
 
+def case_problem(case) -> str:
+    """Why no backend runs `case` as it is asked (one line), or "": a model node whose weights the graph computes,
+    a streamed case that cannot stream (`cases.chunks.streaming_problem`; never run over the whole sequence)."""
+    if getattr(case, "problem", ""):
+        return case.problem
+    if getattr(case, "chunk", None):
+        why = streaming_problem(case)
+        return f"cannot stream {case.chunk} step(s) per call: {why}" if why else ""
+    return ""
+
+
 def _plain_shape(shape: dict | None) -> dict | None:
     return None if shape is None else {name: list(dims) for name, dims in shape.items()}
 
 
 def _error(spec, case, exc, runner=None) -> Record:
     return Record(case=case.id, backend=spec.name, kind=spec.kind, precision=runner.precision if runner else "",
-                  spec=case.to_json(), status="error", reason=f"{type(exc).__name__}: {exc}")
+                  spec=case.to_json(), status="error", reason=f"{type(exc).__name__}: {exc}", chunk=getattr(case, "chunk", None))
 
 
 @contextlib.contextmanager

@@ -47,8 +47,8 @@ def every_input(case: Case, m: Materials) -> Materials:
 
 
 def shareable(case, path: str) -> bool:
-    """A static IRNNv2 case on the loop path (ONNX nodes, other paths and dynamic cases keep their own engines)."""
-    return path == "loop" and isinstance(case, Case) and case.profile is None
+    """A static IRNNv2 case on the loop path (ONNX nodes, other paths, dynamic and streamed cases keep their own engines)."""
+    return path == "loop" and isinstance(case, Case) and case.profile is None and not case.chunk
 
 
 def plan(cases, path: str, precision: str, typing: str, io: str = "network") -> dict[str, SharedEngine]:

@@ -86,8 +86,9 @@ def _evaluate(case, m):
     return tuple(np.asarray(out, dtype=np.float64) for out in evaluator.run(None, feeds(case, m, np.float64)))
 
 
-def onnxruntime_session(case: OnnxCase):
-    """An onnxruntime CPU session of the case's float32 one-node model (raises onnxruntime's own errors)."""
+def onnxruntime_session(case: OnnxCase, materials=None):
+    """An onnxruntime CPU session of the case's float32 one-node model, its weights from `materials` where given
+    (raises onnxruntime's own errors)."""
     import onnxruntime
 
     from ..networks.onnx_node import node_model
@@ -95,7 +96,7 @@ def onnxruntime_session(case: OnnxCase):
     options = onnxruntime.SessionOptions()
     options.log_severity_level = 4  # fatal only: a refused node is reported by its exception, not on stderr
     options.intra_op_num_threads = 1
-    return onnxruntime.InferenceSession(node_model(case, dtype=np.float32).SerializeToString(), options,
+    return onnxruntime.InferenceSession(node_model(case, materials, dtype=np.float32).SerializeToString(), options,
                                         providers=["CPUExecutionProvider"])
 
 
@@ -145,8 +146,9 @@ class OnnxRuntimeRunner(Runner):
             return run_onnxruntime(case, materials)
         from ..networks.onnx_node import node_feeds
 
-        session = self._session.get(case) or onnxruntime_session(case)
-        return tuple(np.asarray(out, dtype=np.float64) for out in session.run(None, node_feeds(case, dtype=np.float32)))
+        session = (materials is None and self._session.get(case)) or onnxruntime_session(case, materials)
+        return tuple(np.asarray(out, dtype=np.float64)
+                     for out in session.run(None, node_feeds(case, materials, dtype=np.float32)))
 
 
 class OnnxReferenceRunner(Runner):

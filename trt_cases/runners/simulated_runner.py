@@ -125,7 +125,12 @@ class SimulatedRunner(Runner):
         if net is None or materials is not None:
             net = build_network(case, self.path, precision=self.network_precision or "fp32", io=self.io,
                                 materials=materials)
-        values = execute(net.network, net.feeds, rounding=self.rounding)
+        feeds = net.feeds  # float32; exact arithmetic rounds no tensor, its float inputs neither (the states a
+        if materials is not None and self.rounding == "none":  # streamed call carries are float64 values)
+            feeds = {name: np.asarray(getattr(materials, name), dtype=np.float64)
+                     if name in materials._fields and name not in ("seq_lengths", "sequence_lens") else value
+                     for name, value in feeds.items()}
+        values = execute(net.network, feeds, rounding=self.rounding)
         names = case.output_names
         return tuple(np.asarray(values[name], dtype=np.float64) for name in names)
 
