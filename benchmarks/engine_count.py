@@ -28,6 +28,7 @@ import time
 sys.path.insert(0, "tests")
 
 import gpu_plan  # noqa: E402
+from trt_cases.cases.chunks import chunk_case, spans, streaming_problem  # noqa: E402
 from trt_cases.cases.sets import named  # noqa: E402
 from trt_cases.runners.build_check import BuildCheckRunner  # noqa: E402
 
@@ -47,8 +48,16 @@ def engines_of(path, precision, cases, share=False) -> dict:
     found = {}
     for case in cases:
         if runner.prepare(case) is None:
-            found.setdefault((precision, runner.engine_key(case)), (runner, case))
+            for served in calls(case):
+                found.setdefault((precision, runner.engine_key(served)), (runner, served))
     return found
+
+
+def calls(case) -> list:
+    """The cases a backend's engines serve for `case`: its chunk cases when streamed (one engine per chunk length)."""
+    if not getattr(case, "chunk", None) or streaming_problem(case):
+        return [case]
+    return list({steps: chunk_case(case, steps) for _, steps in spans(case)}.values())
 
 
 def after() -> dict:
@@ -80,7 +89,7 @@ def after() -> dict:
 
 def before() -> dict:
     """The engines of the GPU tests with one engine per case."""
-    irnn = [c for s in ("seeds", "matrix", "edge") for c in named(s)]
+    irnn = [c for s in ("seeds", "matrix", "edge") for c in named(s) if not getattr(c, "chunk", None)]  # as they were
     found = {}
     for path in gpu_plan.PATHS:
         for precision in gpu_plan.ENGINE_PRECISIONS:

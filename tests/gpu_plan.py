@@ -21,7 +21,7 @@ from trt_cases.runners.registry import gpu_backends, typed_backends
 DEFAULT, THOROUGH = "default", "thorough"
 PATHS = ("loop", "drop-in", "onnx", "native")
 ENGINE_PRECISIONS = ("fp32", "tf32", "fp16", "bf16")
-STREAMED_HALF = (("loop", "fp16"), ("loop", "bf16"))  # half engines streamed in the default tier
+STREAMED = (("loop", "fp32"), ("loop", "fp16"))  # TensorRT backends that stream in the default tier
 
 
 @dataclasses.dataclass(frozen=True)
@@ -43,7 +43,7 @@ def entries() -> list[Entry]:
     for name in cudnn:
         found += [Entry(DEFAULT, name, s) for s in ("seeds", "matrix", "edge", "onnx", "dynamic", "streaming")]
     default = {  # (path, precision) -> sets on static (or dynamic) engines in the default tier
-        ("loop", "fp32"): ("seeds", "edge", "dynamic"), ("drop-in", "fp32"): ("seeds", "edge", "dynamic"),
+        ("loop", "fp32"): ("seeds", "edge", "dynamic"), ("drop-in", "fp32"): ("seeds", "edge"),
         ("onnx", "fp32"): ("seeds", "edge", "dynamic", "onnx"), ("native", "fp32"): ("seeds", "edge"),
         ("loop", "fp16"): ("seeds",), ("drop-in", "fp16"): ("seeds",), ("onnx", "fp16"): ("seeds",),
     }
@@ -52,9 +52,8 @@ def entries() -> list[Entry]:
             name, here = _trt(path, precision), default.get((path, precision), ())
             sets = ("seeds", "edge", "dynamic") + (("onnx",) if path == "onnx" else ())
             found += [Entry(DEFAULT if s in here else THOROUGH, name, s) for s in sets]
-            # streamed (one or two chunk engines per case): fp32 on every path, fp16 and bf16 on the loop path by default
-            found.append(Entry(DEFAULT if precision == "fp32" or (path, precision) in STREAMED_HALF else THOROUGH, name,
-                               "streaming"))
+            # streamed (one or two chunk engines per case): the loop path at fp32 and fp16 by default, the rest nightly
+            found.append(Entry(DEFAULT if (path, precision) in STREAMED else THOROUGH, name, "streaming"))
             if path == "loop":  # matrix on shared engines; fp32 and fp16 by default
                 found.append(Entry(DEFAULT if precision in ("fp32", "fp16") else THOROUGH, name, "matrix", share=True))
             else:  # matrix on the other paths: one constant-weight engine per case, nightly
