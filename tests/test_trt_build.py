@@ -168,12 +168,12 @@ def test_runner_plans_are_cached_and_weights_as_inputs_engines_shared(tmp_path):
 
     case = seeds()[5]
     runner = TensorRTRunner("loop", "fp32", cache_dir=tmp_path, compute_capability=(9, 0))
-    first = runner.plan(case)
-    assert runner.plan(case) == first and (runner.cache.misses, runner.cache.hits) == (1, 1)
+    first = runner.serialized_plan(case)
+    assert runner.serialized_plan(case) == first and (runner.cache.misses, runner.cache.hits) == (1, 1)
     shared = TensorRTRunner("loop", "fp32", cache_dir=tmp_path, weights_as_inputs=True, compute_capability=(9, 0))
-    shared.plan(case)
-    shared.plan(dataclasses.replace(case, seed=99, weight_scale=0.5))  # other values, same shapes: same engine
+    shared.serialized_plan(case)
+    shared.serialized_plan(dataclasses.replace(case, seed=99, weight_scale=0.5))  # other values, same shapes: same engine
     assert (shared.cache.misses, shared.cache.hits) == (1, 1)
     other_gpu = TensorRTRunner("loop", "fp32", cache_dir=tmp_path, compute_capability=(8, 9))
-    other_gpu.plan(case)
+    other_gpu.serialized_plan(case)
     assert other_gpu.cache.misses == 1

@@ -1,8 +1,13 @@
-"""The one module that imports TensorRT: `tensorrt` if installed, else TensorRT-RTX.
+"""The one module that imports TensorRT: `tensorrt` if installed and it gives a builder, else TensorRT-RTX.
 
 Everything else asks this module for the API (`load()`), which flavour and version it is, and
 whether a feature exists (probed with `hasattr`, never by version strings). `missing()` gives the
 one-line reason a path cannot run, for skips.
+
+Real TensorRT returns no builder without a usable CUDA device (its bindings raise `TypeError: ... factory
+function returned nullptr`). There networks are built with TensorRT-RTX where it is installed (its builder runs
+on the CPU), and `TensorRT.no_builder` says why the real one was passed over; without TensorRT-RTX, `missing()`
+says why nothing can be built. The GPU runner refuses to stand TensorRT-RTX in for real TensorRT.
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ class TensorRT(NamedTuple):
     module: object  # the `tensorrt` or `tensorrt_rtx_bindings` module
     flavour: str  # "TensorRT" or "TensorRT-RTX"
     version: str
+    no_builder: str | None = None  # why the installed real `tensorrt` gives no builder here (None: it does, or none)
 
     @property
     def label(self) -> str:
@@ -24,18 +30,46 @@ class TensorRT(NamedTuple):
 
 @functools.cache
 def load() -> TensorRT | None:
-    """The installed TensorRT, preferring the real one; None when neither is importable."""
+    """The TensorRT networks are built with: real `tensorrt` where it gives a builder, else TensorRT-RTX (with
+    `no_builder` saying why the real one was passed over), else the builder-less real one (`missing()` then says
+    why nothing builds); None when neither is importable."""
+    real = _import_tensorrt()
+    refusal = builder_refusal(real) if real is not None else None
+    if real is not None and refusal is None:
+        return real
+    rtx = _import_rtx()
+    if rtx is not None:
+        return rtx._replace(no_builder=refusal)
+    return None if real is None else real._replace(no_builder=refusal)
+
+
+def _import_tensorrt() -> TensorRT | None:
     try:
         trt = importlib.import_module("tensorrt")
-        return TensorRT(trt, "TensorRT", trt.__version__)
     except ImportError:
-        pass
+        return None
+    return TensorRT(trt, "TensorRT", trt.__version__)
+
+
+def _import_rtx() -> TensorRT | None:
     try:
         importlib.import_module("tensorrt_rtx_libs")  # loads the shared libraries the bindings need
         trt = importlib.import_module("tensorrt_rtx_bindings")
-        return TensorRT(trt, "TensorRT-RTX", trt.__version__)
     except ImportError:
         return None
+    return TensorRT(trt, "TensorRT-RTX", trt.__version__)
+
+
+def builder_refusal(rt: TensorRT) -> str | None:
+    """Why `rt` gives no builder here (one line), or None: `Builder(logger)` made and dropped. Real TensorRT
+    without a usable CUDA device raises TypeError ("factory function returned nullptr")."""
+    trt = rt.module
+    try:
+        builder = trt.Builder(trt.Logger(trt.Logger.ERROR))
+    except TypeError as exc:
+        return f"{rt.label} is installed but gives no builder (no usable CUDA device: TypeError: {exc})"
+    del builder
+    return None
 
 
 # What each network path needs from the API, probed on INetworkDefinition and the module.
@@ -82,6 +116,8 @@ def missing(path: str) -> str | None:
     rt = load()
     if rt is None:
         return "neither tensorrt nor TensorRT-RTX (tensorrt-rtx-cu13-bindings) is installed"
+    if rt.flavour == "TensorRT" and rt.no_builder:
+        return f"{rt.no_builder}; TensorRT-RTX (tensorrt-rtx-cu13-bindings), whose builder runs on the CPU, is not installed"
     absent = [symbol for symbol in FEATURES[path] if not has(symbol)]
     if absent:
         return f"{', '.join(absent)} not available in {rt.label}"

@@ -15,6 +15,15 @@ cannot express is a skip naming what is missing, never an fp32 engine reported a
 Use it as a context manager: it owns the stream, device buffers and the deserialised engines with
 their execution contexts (at most `kept_engines`, least recently used evicted), and frees them on
 exit. Plans are cached on disk, the builder's timing cache beside them.
+
+Dynamic engines: a dynamic case (`case.profile`) runs on the engine of `case.engine_case` built with its profile,
+one engine for every run shape; with `share_engines`, a static IRNNv2 case on the loop path runs on its shared
+engine (`engine_plan`: weights, lengths and states as inputs, a covering profile), as `build-loop*` plans it. The
+engine's key includes the profile; before each execution every input's dims are set on the context
+(`set_input_shape`, or `set_binding_shape` where the context has no `execute_async_v3`) and the outputs are sized
+from the context. A run shape outside the engine's profile is refused before anything is built or run.
+`engine_counts` says how many engines were built, loaded from the disk cache and deserialised, and how many
+executions ran.
 """
 
 from __future__ import annotations
@@ -25,13 +34,13 @@ import pathlib
 
 import numpy as np
 
-from . import cuda_memory
+from . import cuda_memory, engine_plan
 from ..networks import build as networks, trt_api
 from ..cases.half import bf16_bits, bf16_values  # noqa: F401  (bf16 I/O as bit patterns; re-exported for tests)
 from ..cases.case import Case
 from ..cases.case import OUTPUT_NAMES
 from ..networks.engine import build_plan
-from ..networks.engine_cache import EngineCache, LoadedEngines, TimingCacheFile, cache_key, shape_signature
+from ..networks.engine_cache import EngineCache, LoadedEngines, TimingCacheFile, cache_key, shape_signature, with_profile
 from ..cases.onnx_case import OnnxCase
 from . import ONLY_ONNX
 from .base import Runner
@@ -112,7 +121,7 @@ class TensorRTRunner(Runner):
         self.optimization_level = (optimization_level_of(os.environ.get(OPT_LEVEL_ENV), OPT_LEVEL_ENV)
                                    if builder_optimization_level is None else optimization_level_of(builder_optimization_level))
         self.path, self.engine_precision, self.weights_as_inputs = path, precision, weights_as_inputs
-        self.share_engines = share_engines  # IRNNv2 cases on the loop path run on `engine_plan` shared engines
+        self.share_engines, self._shared = share_engines, {}  # case id -> `engine_plan.SharedEngine` (after `plan`)
         self.precision = PRECISIONS[precision]
         rt = trt_api.load()
         self.requested_typing = requested
@@ -127,6 +136,7 @@ class TensorRTRunner(Runner):
         self.kept_engines, self.timing_cache_root = kept_engines, root if timing_cache else None
         self.loaded = LoadedEngines(self._deserialize, self._describe, kept_engines)  # validates kept_engines
         self.build_seconds = 0.0
+        self.engines_built = self.engines_loaded = self.executions = 0
         self._kept_feeds = collections.OrderedDict()
         self._runtime = self._stream = self._logger = None
         self._compute_capability = compute_capability  # None: ask the CUDA device (tests on CPU pass one)
@@ -138,6 +148,8 @@ class TensorRTRunner(Runner):
         if reason:
             return reason
         rt = trt_api.load()
+        if rt.no_builder:  # real TensorRT is installed: this runner never runs TensorRT-RTX in its place
+            return f"{rt.no_builder}; {self.name} runs real TensorRT, not the {rt.label} builds fall back to"
         if self.path == "onnx":  # a parser that refuses this node, or this kind of half model: its own words
             reason = (node_refusal(case, self.network_precision, self.io)[0] if isinstance(case, OnnxCase)
                       else parser_refusal(case, self.network_precision, self.io))
@@ -173,14 +185,26 @@ class TensorRTRunner(Runner):
             self._stream.__exit__(None, None, None)
         self._stream = self._runtime = None
 
+    def plan(self, cases) -> None:
+        """With `share_engines`, the shared engines of `cases` (`engine_plan`), exactly as `build-loop*` plans them."""
+        if self.share_engines:
+            self._shared = engine_plan.plan(cases, self.path, self.network_precision, self.typing, self.io)
+
     def engine_fields(self, case: Case) -> dict:
-        """What the engine for `case` depends on: the key of the disk cache and of the kept engines."""
+        """What the engine for `case` depends on: the key of the disk cache and of the kept engines. A shared engine
+        is keyed by its structure and profile, a dynamic one by the case at its opt shape and its profile (one key
+        for every run shape); a static engine's fields have no profile."""
         rt = trt_api.load()
         capability = self._compute_capability or compute_capability()
-        return {"tensorrt": rt.label, "compute_capability": list(capability), "path": self.path,
-                "precision": self.engine_precision, "typing": self.typing, "io": self.io,
-                "builder_optimization_level": self.optimization_level, "weights_as_inputs": self.weights_as_inputs,
-                "case": shape_signature(case) if self.weights_as_inputs else case.to_json()}
+        shared, built = self._shared.get(case.id), case.engine_case
+        fields = {"tensorrt": rt.label, "compute_capability": list(capability), "path": self.path,
+                  "precision": self.engine_precision, "typing": self.typing, "io": self.io,
+                  "builder_optimization_level": self.optimization_level,
+                  "weights_as_inputs": self.weights_as_inputs or shared is not None}
+        if shared is not None:
+            return with_profile({**fields, "shared": shared.key}, shared.profile)
+        return with_profile({**fields, "case": shape_signature(built) if self.weights_as_inputs else built.to_json()},
+                            case.profile)
 
     def engine_key(self, case: Case) -> str:
         """The engine cache key of `case`'s engine; empty where no CUDA device or TensorRT answers (nothing runs)."""
@@ -188,11 +212,33 @@ class TensorRTRunner(Runner):
             return ""
         return cache_key(self.engine_fields(case))
 
+    def run_shape(self, case) -> dict | None:
+        return engine_plan.run_shape(case) if case.id in self._shared else case.run_shape
+
+    def profile(self, case: Case):
+        """The optimization profile of the engine that runs `case` (None: a static engine)."""
+        shared = self._shared.get(case.id)
+        return shared.profile if shared is not None else case.profile
+
     def network(self, case: Case, materials=None):
-        """The case's network as this runner builds it (typing, precision, I/O), its tensor types checked."""
-        net = networks.build_network(case, self.path, precision=self.network_precision, io=self.io,
-                                     strongly_typed=self.typing == "strong", weights_as_inputs=self.weights_as_inputs,
-                                     materials=materials)  # its tensor types checked there (`networks.check_types`)
+        """The case's network as this runner builds it (typing, precision, I/O), its tensor types checked: a dynamic
+        case's is the network of its engine (`engine_case`, the profile) fed the case's own data at its run shape."""
+        if case.profile is not None and materials is None:
+            materials = case.materialise()
+        return self._checked(networks.build_network(
+            case.engine_case, self.path, precision=self.network_precision, io=self.io,
+            strongly_typed=self.typing == "strong", weights_as_inputs=self.weights_as_inputs, materials=materials,
+            profile=case.profile), case)  # its tensor types checked there (`networks.check_types`)
+
+    def engine_network(self, case: Case):
+        """The network the engine that runs `case` is built from: its shared engine's, or its own (`network`)."""
+        shared = self._shared.get(case.id)
+        if shared is None:
+            return self.network(case)
+        return self._checked(engine_plan.network(shared, self.path, self.network_precision, self.io,
+                                                 strongly_typed=self.typing == "strong"), case)
+
+    def _checked(self, net, case: Case):
         if (net.precision, net.typing) != (self.network_precision, self.typing):
             raise TypeError(f"{self.name}: the {self.path} network of {case.id} is {net.precision}, {net.typing}ly typed; "
                             f"this engine needs {self.network_precision}, {self.typing}ly typed")
@@ -202,21 +248,33 @@ class TensorRTRunner(Runner):
         """Weak typing: the precision's BuilderFlag; strong typing: the network's types decide, TF32 aside."""
         return FLAGS[self.engine_precision] if self.typing == "weak" or self.engine_precision == "tf32" else ()
 
-    def plan(self, case: Case) -> bytes:
-        """The serialized engine for `case`, from the cache or freshly built."""
+    def serialized_plan(self, case: Case) -> bytes:
+        """The serialized engine that runs `case`, from the disk cache or freshly built (counted either way)."""
         fields = self.engine_fields(case)
 
         def build():
-            net = self.network(case)
-            flags = self.builder_flags()
+            net = self.engine_network(case)
             timing = None
             if self.timing_cache_root is not None:
                 timing = TimingCacheFile(self.timing_cache_root, {k: fields[k] for k in ("tensorrt", "compute_capability")})
-            plan, seconds = build_plan(net, flags=flags, strict_fp32=self.engine_precision == "fp32",
+            plan, seconds = build_plan(net, flags=self.builder_flags(), strict_fp32=self.engine_precision == "fp32",
                                        optimization_level=self.optimization_level, timing_cache=timing)
             self.build_seconds += seconds
+            self.engines_built += 1
             return plan
-        return self.cache.get_or_build(fields, build)[0]
+        plan, cached = self.cache.get_or_build(fields, build)
+        self.engines_loaded += cached
+        return plan
+
+    @property
+    def engines_deserialized(self) -> int:
+        return self.loaded.deserializations
+
+    @property
+    def engine_counts(self) -> dict:
+        """Engines built, loaded from the disk cache and deserialised, and executions run, so far."""
+        return {"engines_built": self.engines_built, "engines_loaded": self.engines_loaded,
+                "engines_deserialized": self.engines_deserialized, "executions": self.executions}
 
     def _deserialize(self, plan: bytes):
         engine = self._runtime.deserialize_cuda_engine(plan)
@@ -236,12 +294,23 @@ class TensorRTRunner(Runner):
                             f"{self.engine_precision} engine with {self.io} I/O should take {want.name}")
         return tensors
 
+    def feeds(self, case: Case, materials=None) -> dict:
+        """What the engine that runs `case` is fed (on `materials` if given): on a shared engine its data with every
+        input explicit and its weights; on a dynamic constant-weight engine its data at its run shape."""
+        shared = self._shared.get(case.id)
+        if shared is not None:
+            return engine_plan.feeds(case, self.path, self.network_precision, self.io, materials,
+                                     strongly_typed=self.typing == "strong")
+        if case.profile is not None and not self.weights_as_inputs:
+            return networks.network_feeds(case.materialise() if materials is None else materials)
+        return self.network(case, materials).feeds
+
     def _feeds(self, case: Case) -> dict:
         """The case's feeds, kept for the last `kept_engines` cases (building a network to get them costs ms to s)."""
         if case in self._kept_feeds:
             self._kept_feeds.move_to_end(case)
         else:
-            self._kept_feeds[case] = self.network(case).feeds
+            self._kept_feeds[case] = self.feeds(case)
             while len(self._kept_feeds) > self.kept_engines:
                 self._kept_feeds.popitem(last=False)
         return self._kept_feeds[case]
@@ -249,9 +318,15 @@ class TensorRTRunner(Runner):
     def infer(self, case: Case, materials=None):
         if self._stream is None:
             raise RuntimeError(f"{self.name}: use the runner as a context manager (`with TensorRTRunner(...) as runner:`)")
-        feeds = self._feeds(case) if materials is None else self.network(case, materials).feeds
-        loaded = self.loaded.get(self.engine_fields(case), lambda: self.plan(case))
+        feeds = self._feeds(case) if materials is None else self.feeds(case, materials)
+        profile = self.profile(case)
+        if profile is not None:  # checked before anything is built, deserialised or run
+            reason = profile.contains({name: np.shape(feeds[name]) for name in profile.names if name in feeds})
+            if reason:
+                raise ValueError(f"{self.name}: {case.id} is not run on its engine: {reason}")
+        loaded = self.loaded.get(self.engine_fields(case), lambda: self.serialized_plan(case))
         try:
+            self.executions += 1
             if isinstance(case, OnnxCase):  # Y, Y_h[, Y_c] by ONNX's names
                 outputs = execute_all(loaded.engine, feeds, self._stream, loaded.tensors, loaded.context)
                 return tuple(outputs[name] for name in case.output_names)
@@ -282,18 +357,25 @@ def execute(engine, feeds: dict, stream: cuda_memory.Stream, tensors=None, conte
 
 
 def execute_all(engine, feeds: dict, stream: cuda_memory.Stream, tensors=None, context=None) -> dict:
-    """Run `engine` once on `feeds`; returns every output by name as float64 (trace marks extra ones)."""
+    """Run `engine` once on `feeds`; returns every output by name as float64 (trace marks extra ones).
+
+    On a dynamic engine (a -1 dim in its I/O) every input's dims are set on the context first, and the outputs
+    are sized from the context's answer for those dims (`set_input_shapes`).
+    """
     context = engine.create_execution_context() if context is None else context
     names, outputs, buffers = io_tensors(engine) if tensors is None else tensors, {}, {}
+    arrays = {name: _host_array(feeds[name], dtype) for name, is_input, _, dtype in names if is_input}
+    dynamic = any(d < 0 for _, _, shape, _ in names for d in shape)
+    shapes = set_input_shapes(context, names, arrays) if dynamic else {name: shape for name, _, shape, _ in names}
     for name, is_input, shape, dtype in names:
         if is_input:
-            array = _host_array(feeds[name], dtype)
-            if array.shape != shape:
+            array = arrays[name]
+            if len(array.shape) != len(shape) or any(d not in (-1, a) for d, a in zip(shape, array.shape)):
                 raise ValueError(f"input {name} has shape {array.shape}; the engine expects {shape}")
             buffers[name] = stream.alloc(array.nbytes)
             buffers[name].upload(array, stream.handle)
         else:
-            outputs[name] = np.empty(shape, dtype=dtype)
+            outputs[name] = np.empty(shapes[name], dtype=dtype)
             buffers[name] = stream.alloc(outputs[name].nbytes)
             buffers[name].poison(stream.handle)
     if hasattr(context, "execute_async_v3"):
@@ -309,6 +391,28 @@ def execute_all(engine, feeds: dict, stream: cuda_memory.Stream, tensors=None, c
     stream.synchronize()
     return {name: (bf16_values(array) if array.dtype == BF16_BITS else array).astype(np.float64)
             for name, array in outputs.items()}
+
+
+def set_input_shapes(context, tensors, arrays: dict) -> dict:
+    """Set every input's dims (`arrays[name].shape`) on `context` and return every output's dims as the context
+    infers them: `set_input_shape`/`get_tensor_shape` where the context has `execute_async_v3`, else TensorRT 8's
+    `set_binding_shape`/`get_binding_shape` by binding index (engine order). Dims the context refuses raise."""
+    tensor_api = hasattr(context, "execute_async_v3")
+    for index, (name, is_input, shape, _) in enumerate(tensors):
+        if is_input:
+            dims = tuple(int(d) for d in arrays[name].shape)
+            ok = context.set_input_shape(name, dims) if tensor_api else context.set_binding_shape(index, dims)
+            if ok is False:
+                raise ValueError(f"input {name}: the execution context refuses dims {dims} (the engine's are {shape})")
+    out = {}
+    for index, (name, is_input, _, _) in enumerate(tensors):
+        if not is_input:
+            dims = tuple(context.get_tensor_shape(name) if tensor_api else context.get_binding_shape(index))
+            if any(d < 0 for d in dims):
+                raise RuntimeError(f"output {name}: the execution context leaves dims {dims} unknown after every "
+                                   f"input's dims were set")
+            out[name] = dims
+    return out
 
 
 def numpy_dtype(trt, data_type) -> np.dtype:
