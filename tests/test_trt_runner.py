@@ -7,6 +7,7 @@ typing); 11.x and TensorRT-RTX removed them, and every network is strongly typed
 """
 
 import dataclasses
+import json
 import types
 
 import numpy as np
@@ -17,7 +18,8 @@ from trt_cases.networks import trt_api
 from trt_cases.networks.engine_cache import LoadedEngines
 from trt_cases.runners import trt_runner
 from trt_cases.runners.trt_runner import TensorRTRunner, bf16_bits, bf16_values, typing_for
-from trt_cases.cases.sets import matrix, seeds
+from trt_cases.cases.case import Case, materials_at
+from trt_cases.cases.sets import dynamic_small, matrix, seeds
 
 
 def fake_tensorrt(label, builder_flags, creation_flags, data_types):
@@ -376,3 +378,300 @@ def test_the_networks_own_type_check_is_asked_before_building(monkeypatch, refus
     else:
         runner.network(seeds()[0])
     assert checked, "the check was asked"
+
+
+# Dynamic and shared engines. The stand-in builder writes the built network's I/O (-1 where dynamic) as the plan;
+# the stand-in runtime makes an engine of that I/O whose contexts answer output dims from the input dims set on
+# them, and device buffers live in host memory, so the runner's own execution code runs unchanged.
+
+class HostBuffer:
+    """A device buffer stand-in in host memory, found by its address (`ptr`) in its stream's `buffers`."""
+
+    def __init__(self, buffers, nbytes):
+        self.data, self.ptr = bytearray(nbytes), 4096 + 64 * len(buffers)
+        buffers[self.ptr] = self
+
+    def upload(self, array, stream):
+        self.data[:] = array.tobytes()
+
+    def poison(self, stream):
+        self.data[:] = b"\xff" * len(self.data)
+
+    def download(self, array, stream):
+        array[...] = np.frombuffer(bytes(self.data), array.dtype).reshape(array.shape)
+
+
+class HostStream:
+    """Stands in for `cuda_memory.Stream`."""
+    handle = 0
+
+    def __init__(self):
+        self.buffers = {}
+
+    def alloc(self, nbytes):
+        return HostBuffer(self.buffers, nbytes)
+
+    def synchronize(self):
+        pass
+
+    def release(self):
+        self.buffers.clear()
+
+    def __exit__(self, *exc):
+        return False
+
+
+class ShapedContext:
+    """An execution context of a dynamic engine: keeps the input dims set on it; an output's dims are its own with
+    each -1 taken from the input's dims at that place (batch dims, then S), as the RNN networks' outputs are.
+    Each execution records the dims set for it (input name -> dims) and the arrays it was given; outputs are 0."""
+
+    def __init__(self, engine, stream):
+        self.engine, self.stream, self.dims, self.addresses, self.executions = engine, stream, {}, {}, []
+
+    def _set(self, name, dims):
+        lo, hi = self.engine.limits.get(name, (None, None))
+        if lo is not None and any(d < a or d > b for d, a, b in zip(dims, lo, hi)):
+            return False  # as TensorRT does for dims outside the engine's profile
+        self.dims[name] = tuple(dims)
+        return True
+
+    def _shape(self, name):
+        _, is_input, shape, _ = self.engine.tensor(name)
+        if is_input:
+            return self.dims.get(name, tuple(shape))
+        fill = iter(self.dims.get("input", ()))
+        return tuple(next(fill, -1) if d == -1 else d for d in shape)
+
+    def _execute(self):
+        got = {}
+        for name, is_input, _, dtype in self.engine.tensors:
+            buffer = self.stream.buffers[self.addresses[name]]
+            if is_input:
+                got[name] = np.frombuffer(bytes(buffer.data), self.engine.dtype(dtype)).reshape(self.dims[name])
+            else:
+                buffer.data[:] = bytes(len(buffer.data))
+        self.executions.append((dict(self.dims), got))
+        self.dims = {}  # the next execution's dims must be set again
+        return True
+
+
+class TensorContext(ShapedContext):
+    """The tensor API (TensorRT 8.5 and later): `set_input_shape`, `get_tensor_shape`, `execute_async_v3`."""
+
+    def set_input_shape(self, name, dims):
+        return self._set(name, dims)
+
+    def get_tensor_shape(self, name):
+        return self._shape(name)
+
+    def set_tensor_address(self, name, ptr):
+        self.addresses[name] = ptr
+
+    def execute_async_v3(self, stream):
+        return self._execute()
+
+
+class BindingContext(ShapedContext):
+    """TensorRT 8's binding API: `set_binding_shape`, `get_binding_shape` by index, `execute_async_v2`."""
+
+    def set_binding_shape(self, index, dims):
+        return self._set(self.engine.tensors[index][0], dims)
+
+    def get_binding_shape(self, index):
+        return self._shape(self.engine.tensors[index][0])
+
+    def execute_async_v2(self, bindings, stream):
+        self.addresses = {t[0]: ptr for t, ptr in zip(self.engine.tensors, bindings)}
+        return self._execute()
+
+
+class DynamicEngine:
+    """An engine with the built network's I/O and profile (`limits`: input -> (min, max)), through the tensor API or
+    the binding API; it keeps the contexts it creates."""
+
+    def __init__(self, plan, stream_of, binding_api):
+        described = json.loads(plan)
+        self.tensors = [tuple(t[:2]) + (tuple(t[2]), t[3]) for t in described["tensors"]]
+        self.limits = {name: (tuple(lo), tuple(hi)) for name, (lo, hi) in described["limits"].items()}
+        self.stream_of, self.binding_api, self.contexts = stream_of, binding_api, []
+        if not binding_api:
+            self.num_io_tensors = len(self.tensors)
+
+    def tensor(self, name):
+        return next(t for t in self.tensors if t[0] == name)
+
+    def dtype(self, data_type):
+        return trt_runner.numpy_dtype(trt_api.load().module, getattr(trt_api.load().module.DataType, data_type))
+
+    def create_execution_context(self):
+        self.contexts.append((BindingContext if self.binding_api else TensorContext)(self, self.stream_of()))
+        return self.contexts[-1]
+
+    def __getattr__(self, name):  # the tensor API's or the binding API's descriptions, never both
+        trt = trt_api.load().module
+        tensor_api = {"get_tensor_name": lambda i: self.tensors[i][0],
+                      "get_tensor_mode": lambda n: trt.TensorIOMode.INPUT if self.tensor(n)[1] else trt.TensorIOMode.OUTPUT,
+                      "get_tensor_shape": lambda n: self.tensor(n)[2],
+                      "get_tensor_dtype": lambda n: getattr(trt.DataType, self.tensor(n)[3])}
+        binding_api = {"num_bindings": len(self.tensors), "get_binding_name": lambda i: self.tensors[i][0],
+                       "binding_is_input": lambda i: self.tensors[i][1], "get_binding_shape": lambda i: self.tensors[i][2],
+                       "get_binding_dtype": lambda i: getattr(trt.DataType, self.tensors[i][3])}
+        found = (binding_api if self.binding_api else tensor_api).get(name)
+        if found is None:
+            raise AttributeError(name)
+        return found
+
+
+def stand_in_plan(net) -> bytes:
+    """The plan the stand-in builder writes: the network's I/O and its profile's limits."""
+    tensors = [net.network.get_input(i) for i in range(net.network.num_inputs)]
+    outputs = [net.network.get_output(i) for i in range(net.network.num_outputs)]
+    limits = {} if net.profile is None else {name: (lo, hi) for name, (lo, _, hi) in net.profile.shapes}
+    return json.dumps({"tensors": [(t.name, k < len(tensors), tuple(t.shape), t.dtype.name)
+                                   for k, t in enumerate(tensors + outputs)], "limits": limits}).encode()
+
+
+class DynamicRuntime:
+    def __init__(self, binding_api):
+        self.binding_api, self.engines, self.stream = binding_api, [], None
+
+    def deserialize_cuda_engine(self, plan):
+        self.engines.append(DynamicEngine(plan, lambda: self.stream, self.binding_api))
+        return self.engines[-1]
+
+
+@pytest.fixture
+def dynamic_runner(monkeypatch, tmp_path):
+    """`make(binding_api=False, **options)` -> (runner, runtime): a TensorRT runner on stand-in dynamic engines;
+    `builds` lists the networks the stand-in builder was given."""
+    if trt_api.missing("loop"):
+        pytest.skip(trt_api.missing("loop"))
+    builds = []
+
+    def build_plan(net, **options):
+        builds.append(net)
+        return stand_in_plan(net), 0.0
+    monkeypatch.setattr(trt_runner, "build_plan", build_plan)
+
+    def make(binding_api=False, **options):
+        runtime = DynamicRuntime(binding_api)
+
+        def stream():
+            runtime.stream = HostStream()
+            return runtime.stream
+        monkeypatch.setattr(trt_runner.cuda_memory, "Stream", stream)
+        monkeypatch.setattr(TensorRTRunner, "_new_runtime", lambda self: runtime)
+        return TensorRTRunner("loop", "fp32", cache_dir=tmp_path, compute_capability=(8, 9), **options), runtime
+    return make, builds
+
+
+def reference_shapes(case):
+    return [out.shape for out in case.reference()]
+
+
+@pytest.mark.parametrize("binding_api", [False, True], ids=["tensor-api", "binding-api"])
+def test_one_dynamic_engine_is_deserialised_once_and_run_at_every_shape(dynamic_runner, binding_api):
+    make, builds = dynamic_runner
+    cases = dynamic_small()[:6]  # one bidirectional LSTM engine at six run shapes
+    assert len({c.engine_case for c in cases}) == 1 and len({c.max_seq_length for c in cases}) > 1
+    runner, runtime = make(binding_api)
+    with runner:
+        outputs = [runner.infer(case) for case in cases]
+    assert len(builds) == 1 and builds[0].profile == cases[0].profile, "built once, with the cases' profile"
+    assert runner.engine_counts == {"engines_built": 1, "engines_loaded": 0, "engines_deserialized": 1, "executions": 6}
+    assert len({runner.engine_key(case) for case in cases}) == 1, "one engine key for every run shape"
+    ((context,),) = [engine.contexts for engine in runtime.engines]
+    assert [dims for dims, _ in context.executions] == [case.run_shape for case in cases], \
+        "every input's dims are set before each execution, at that case's run shape"
+    assert [[out.shape for out in got] for got in outputs] == [reference_shapes(case) for case in cases], \
+        "outputs are sized from the context at each run shape"
+    for case, (_, fed) in zip(cases, context.executions):
+        np.testing.assert_array_equal(fed["input"], case.materialise().input.astype(np.float32))
+
+
+def test_a_shared_engine_is_deserialised_once_for_many_weight_sets_and_shapes(dynamic_runner):
+    make, builds = dynamic_runner
+    cases = [Case("GRU", batch_dims=(2,), max_seq_length=3, seed=1), Case("GRU", batch_dims=(4,), max_seq_length=5, seed=2),
+             Case("GRU", batch_dims=(1,), max_seq_length=2, seq_lengths=True, seed=3),
+             Case("GRU", batch_dims=(3,), max_seq_length=4, hidden_state=True, seed=4)]
+    runner, runtime = make(share_engines=True)
+    runner.plan(cases + seeds()[:1])  # a case of another structure gets an engine of its own
+    with runner:
+        outputs = [runner.infer(case) for case in cases]
+    assert len(builds) == 1 and (runner.engines_built, runner.engines_deserialized, runner.executions) == (1, 1, 4)
+    assert len({runner.engine_key(case) for case in cases}) == 1 and runner.engine_key(seeds()[0]) != runner.engine_key(cases[0])
+    ((context,),) = [engine.contexts for engine in runtime.engines]
+    H, states = cases[0].hidden_size, [dims for dims, _ in context.executions]
+    assert [(d["input"], d["seq_lengths"], d["hidden_state"]) for d in states] == \
+        [(c.materialise().input.shape, c.batch_dims, c.batch_dims + (1, H)) for c in cases]
+    fed = [got for _, got in context.executions]
+    for case, got in zip(cases, fed):
+        np.testing.assert_array_equal(got["input"], case.materialise().input.astype(np.float32))
+    recurrent = [next(v for name, v in got.items() if name.startswith("R.")) for got in fed]
+    assert all(not np.array_equal(a, b) for a, b in zip(recurrent, recurrent[1:])), "each case's weights are fed"
+    np.testing.assert_array_equal(fed[2]["seq_lengths"], cases[2].materialise().seq_lengths)
+    assert (fed[0]["seq_lengths"] == cases[0].max_seq_length).all(), "a case without lengths runs at full length"
+    assert [[out.shape for out in got] for got in outputs] == [reference_shapes(case) for case in cases]
+
+
+def test_a_run_shape_outside_the_profile_is_refused_before_anything_runs(dynamic_runner):
+    make, builds = dynamic_runner
+    case = dynamic_small()[1]
+    _, _, hi = case.profile["input"]
+    beyond = materials_at(case, case.materialise(), (hi[0] + 1,), case.max_seq_length)
+    runner, runtime = make()
+    with runner:
+        with pytest.raises(ValueError, match=r"is not run on its engine: input 'hidden_state': run dims \(8, 2, 4\) "
+                                             r"outside the profile: min \(1, 2, 4\), max \(7, 2, 4\)"):
+            runner.infer(case, beyond)
+    assert builds == [] and runtime.engines == [] and runner.executions == 0
+
+
+def test_a_shared_engine_refuses_data_longer_than_its_profile(dynamic_runner):
+    make, builds = dynamic_runner
+    cases = [Case("RELU", seed=1), Case("RELU", max_seq_length=5, seed=2)]
+    runner, runtime = make(share_engines=True)
+    runner.plan(cases)
+    with runner, pytest.raises(ValueError, match=r"run dims \(2, 6, 4\) outside the profile: min \(1, 1, 4\), max \(5, 5, 4\)"):
+        runner.infer(cases[0], materials_at(cases[0], cases[0].materialise(), (2,), 6))
+    assert builds == [] and runtime.engines == []
+
+
+def test_refused_dims_raise_before_execution():
+    """Dims the context refuses (TensorRT's `set_input_shape` returning False) are an error, not a run."""
+    if trt_api.load() is None:
+        pytest.skip("neither tensorrt nor TensorRT-RTX is installed")
+    stream = HostStream()
+    plan = json.dumps({"tensors": [("input", True, (-1, 2), "FLOAT"), ("output", False, (-1, 2), "FLOAT")],
+                       "limits": {"input": ((1, 2), (4, 2))}})
+    engine = DynamicEngine(plan, lambda: stream, binding_api=False)
+    (out,) = trt_runner.execute_all(engine, {"input": np.ones((3, 2))}, stream).values()
+    assert out.shape == (3, 2) and (out == 0).all()
+    with pytest.raises(ValueError, match=r"input input: the execution context refuses dims \(5, 2\) \(the engine's are \(-1, 2\)\)"):
+        trt_runner.execute(engine, {"input": np.ones((5, 2))}, stream)
+    assert len(engine.contexts[-1].executions) == 0
+
+
+def test_engine_counts_tell_loads_from_the_disk_cache_from_builds(dynamic_runner):
+    make, builds = dynamic_runner
+    cases = dynamic_small()[6:9]  # the GRU engine
+    for _ in range(2):
+        runner, _ = make()
+        with runner:
+            for case in cases:
+                runner.infer(case)
+    assert len(builds) == 1
+    assert runner.engine_counts == {"engines_built": 0, "engines_loaded": 1, "engines_deserialized": 1, "executions": 3}
+
+
+def test_engine_fields_carry_the_profile_and_static_ones_stay_as_they_were():
+    if trt_api.load() is None:
+        pytest.skip("neither tensorrt nor TensorRT-RTX is installed")
+    runner = TensorRTRunner("loop", "fp32", compute_capability=(8, 9))
+    static = runner.engine_fields(seeds()[0])
+    assert static["case"] == seeds()[0].to_json() and not {"profile", "shared"} & static.keys()
+    dynamic = [runner.engine_fields(case) for case in dynamic_small()[:6]]
+    assert all(fields == dynamic[0] for fields in dynamic)
+    assert dynamic[0]["profile"] == dynamic_small()[0].profile.to_json()
+    assert dynamic[0]["case"] == dynamic_small()[0].engine_case.to_json()
