@@ -21,22 +21,28 @@ from trt_cases.runners.trt_runner import TensorRTRunner
 NULLPTR = "pybind11::init(): factory function returned nullptr"
 
 
-def builderless_tensorrt():
-    """A `tensorrt` module as the real bindings behave on a machine without a usable CUDA device."""
-    class Logger:
-        ERROR = "ERROR"
+CUDA_ERROR = "CUDA initialization failure with error: 35. Please check your CUDA installation"
 
-        def __init__(self, severity):
-            self.severity = severity
+
+def builderless_tensorrt():
+    """A `tensorrt` module as the real bindings behave on a machine without a usable CUDA device: the builder logs
+    TensorRT's CUDA error and its constructor raises the nullptr TypeError."""
+    class ILogger:
+        def __init__(self):
+            pass
 
     class Builder:
         def __init__(self, logger):
+            logger.log(types.SimpleNamespace(name="ERROR"), CUDA_ERROR)
             raise TypeError(NULLPTR)
 
     names = lambda *members: types.SimpleNamespace(**{m: m for m in members})  # noqa: E731  (enums, as 10.x has them)
-    return types.SimpleNamespace(__name__="tensorrt", __version__="10.13.3.9", Logger=Logger, Builder=Builder,
+    return types.SimpleNamespace(__name__="tensorrt", __version__="10.13.3.9", ILogger=ILogger, Builder=Builder,
                                  BuilderFlag=names("FP16", "BF16", "TF32"), DataType=names("FLOAT", "HALF", "BF16", "INT32"),
                                  NetworkDefinitionCreationFlag=names("EXPLICIT_BATCH", "STRONGLY_TYPED"))
+
+
+NO_BUILDER = f"TensorRT 10.13.3.9 is installed but gives no builder (no usable CUDA device: TypeError: {NULLPTR}; [ERROR] {CUDA_ERROR})"
 
 
 @pytest.fixture
@@ -59,7 +65,7 @@ def rtx_installed():
 def test_builds_fall_back_to_tensorrt_rtx(no_gpu_tensorrt, rtx_installed):
     rt = trt_api.load()
     assert (rt.flavour, rt.version) == ("TensorRT-RTX", rtx_installed.version)
-    assert rt.no_builder == f"TensorRT 10.13.3.9 is installed but gives no builder (no usable CUDA device: TypeError: {NULLPTR})"
+    assert rt.no_builder == NO_BUILDER
     assert trt_api.missing("loop") is None
     case = seeds()[0]
     net = build_network(case, "loop")
@@ -73,8 +79,7 @@ def test_builds_fall_back_to_tensorrt_rtx(no_gpu_tensorrt, rtx_installed):
 def test_the_tensorrt_runner_does_not_run_tensorrt_rtx_in_real_tensorrts_place(no_gpu_tensorrt, rtx_installed):
     runner = TensorRTRunner("loop", "fp32", compute_capability=(8, 9))
     assert runner.prepare(seeds()[0]) == (
-        f"TensorRT 10.13.3.9 is installed but gives no builder (no usable CUDA device: TypeError: {NULLPTR}); "
-        f"tensorrt-loop-fp32 runs real TensorRT, not the {rtx_installed.label} builds fall back to")
+        f"{NO_BUILDER}; tensorrt-loop-fp32 runs real TensorRT, not the {rtx_installed.label} builds fall back to")
 
 
 def test_without_tensorrt_rtx_builds_skip_naming_why(no_gpu_tensorrt):
@@ -82,8 +87,7 @@ def test_without_tensorrt_rtx_builds_skip_naming_why(no_gpu_tensorrt):
         no_gpu_tensorrt.setitem(sys.modules, name, None)  # None in sys.modules: the import raises ImportError
     rt = trt_api.load()
     assert (rt.flavour, rt.version) == ("TensorRT", "10.13.3.9")
-    reason = (f"TensorRT 10.13.3.9 is installed but gives no builder (no usable CUDA device: TypeError: {NULLPTR}); "
-              "TensorRT-RTX (tensorrt-rtx-cu13-bindings), whose builder runs on the CPU, is not installed")
+    reason = (f"{NO_BUILDER}; TensorRT-RTX (tensorrt-rtx-cu13-bindings), whose builder runs on the CPU, is not installed")
     assert trt_api.missing("loop") == reason and "\n" not in reason
     with pytest.raises(PathUnavailable, match="gives no builder"):
         build_network(seeds()[0], "loop")

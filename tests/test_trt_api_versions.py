@@ -53,7 +53,10 @@ def test_recording_covers_every_path(baseline):
                    "INetworkDefinition.add_input", "INetworkDefinition.add_constant", "OnnxParser.parse",
                    "ISliceLayer.start", "IShuffleLayer.reshape_dims", "IBuilderConfig.clear_flag",
                    "Builder.build_serialized_network", "Runtime.deserialize_cuda_engine",
-                   "IExecutionContext.execute_async_v3", "ICudaEngine.get_tensor_dtype"):
+                   "IExecutionContext.execute_async_v3", "ICudaEngine.get_tensor_dtype",
+                   "IExecutionContext.set_input_shape", "IExecutionContext.get_tensor_shape",
+                   "IExecutionContext.set_binding_shape", "IExecutionContext.get_binding_shape",
+                   "Builder.create_optimization_profile", "IOptimizationProfile.set_shape"):
         assert needed in symbols, f"no scenario used {needed}"
     assert all(e.site.startswith("trt_cases/") for e in events), sorted({e.symbol for e in events if e.site == "?"})
 

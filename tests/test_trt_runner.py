@@ -579,7 +579,7 @@ def test_one_dynamic_engine_is_deserialised_once_and_run_at_every_shape(dynamic_
     with runner:
         outputs = [runner.infer(case) for case in cases]
     assert len(builds) == 1 and builds[0].profile == cases[0].profile, "built once, with the cases' profile"
-    assert runner.engine_counts == {"engines_built": 1, "engines_loaded": 0, "engines_deserialized": 1, "executions": 6}
+    assert runner.engine_counts == {"built": 1, "loaded_from_cache": 0, "deserialized": 1, "executions": 6}
     assert len({runner.engine_key(case) for case in cases}) == 1, "one engine key for every run shape"
     ((context,),) = [engine.contexts for engine in runtime.engines]
     assert [dims for dims, _ in context.executions] == [case.run_shape for case in cases], \
@@ -662,7 +662,7 @@ def test_engine_counts_tell_loads_from_the_disk_cache_from_builds(dynamic_runner
             for case in cases:
                 runner.infer(case)
     assert len(builds) == 1
-    assert runner.engine_counts == {"engines_built": 0, "engines_loaded": 1, "engines_deserialized": 1, "executions": 3}
+    assert runner.engine_counts == {"built": 0, "loaded_from_cache": 1, "deserialized": 1, "executions": 3}
 
 
 def test_engine_fields_carry_the_profile_and_static_ones_stay_as_they_were():

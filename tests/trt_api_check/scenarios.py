@@ -3,7 +3,9 @@
 Every network path (loop, drop-in, onnx, and native where the version has `add_rnn_v2`; weights as
 inputs; packed), the NumPy executor reading
 each network back, the build check (`build_plan`'s config calls) and the TensorRT runner (probes,
-build, deserialisation and execution) run once per scenario. Nothing is really built: the
+build, deserialisation and execution; dynamic engines with their optimization profile, input dims set
+on the context and output dims read back, through the tensor API and TensorRT 8's binding API; shared
+engines), and `trt_api`'s builder probe run once per scenario. Nothing is really built: the
 builder's `build_serialized_network` call is recorded and answered with a stand-in plan, and the
 runner's engine, execution context and CUDA stream are stand-ins, so that the runner's calls can
 be recorded without a GPU. These runs check which API the suite uses, never a result.
@@ -20,6 +22,7 @@ import numpy as np
 from trt_cases.runners import cuda_memory
 from trt_cases.networks import trt_api
 from trt_cases.cases.case import Case
+from trt_cases.cases.dynamic import engine_cases
 from trt_cases.executor import execute
 from trt_cases.networks.build import build_network, build_packed_network
 from trt_cases.runners import trt_runner
@@ -80,6 +83,26 @@ class _Stream:
 
 
 class _Context:
+    """An execution context with the tensor API (TensorRT 8.5 and later): input dims set on it; an output's dims are
+    its engine dims with each -1 taken from the input's dims at that place (batch dims, then S)."""
+
+    def __init__(self, io):
+        self.io, self.dims = io, {}  # [(name, is_input, shape, DataType)]
+
+    def _shape(self, name):
+        _, is_input, shape, _ = next(t for t in self.io if t[0] == name)
+        if is_input:
+            return self.dims.get(name, shape)
+        fill = iter(self.dims.get("input", ()))
+        return tuple(next(fill, 1) if d == -1 else d for d in shape)
+
+    def set_input_shape(self, name, dims):
+        self.dims[name] = tuple(dims)
+        return True
+
+    def get_tensor_shape(self, name):
+        return self._shape(name)
+
     def set_tensor_address(self, name, address):
         return True
 
@@ -90,6 +113,22 @@ class _Context:
         return True
 
 
+class _BindingContext(_Context):
+    """TensorRT 8's binding API only (before `execute_async_v3`): dims set and read by binding index."""
+
+    def __getattribute__(self, name):
+        if name in ("set_input_shape", "get_tensor_shape", "set_tensor_address", "execute_async_v3"):
+            raise AttributeError(name)
+        return object.__getattribute__(self, name)
+
+    def set_binding_shape(self, index, dims):
+        self.dims[self.io[index][0]] = tuple(dims)
+        return True
+
+    def get_binding_shape(self, index):
+        return self._shape(self.io[index][0])
+
+
 class _Engine:
     """An engine with the network's I/O, offering both the tensor API (8.5+) and the binding API (<= 9)."""
 
@@ -97,7 +136,7 @@ class _Engine:
         self.trt, self.recorder, self.io = trt, recorder, io  # [(name, is_input, shape, DataType)]
 
     def create_execution_context(self):
-        return self.recorder.fake(_Context(), "IExecutionContext")
+        return self.recorder.fake(self.recorder.stand_in.context(self.io), "IExecutionContext")
 
     num_io_tensors = property(lambda self: len(self.io))
     num_bindings = property(lambda self: len(self.io))
@@ -156,6 +195,8 @@ class _RNNv2Layer:
 class Stage:
     """Answers the builder and runtime calls that need a GPU or take long, from the last network built."""
 
+    context = _Context  # the execution contexts engines hand out (`_BindingContext` to play TensorRT 8's)
+
     def __init__(self, trt, recorder):
         self.trt, self.recorder, self.io = trt, recorder, []
 
@@ -202,18 +243,49 @@ def _packed(cases):
     return run
 
 
-def _runner(path, precision, case, weights_as_inputs=False):
-    case = dataclasses.replace(case, precision=precision)
+def _runner(path, precision, case, weights_as_inputs=False, share_engines=False):
+    cases = [dataclasses.replace(c, precision=precision) for c in (case if isinstance(case, list) else [case])]
 
     def run():
         with tempfile.TemporaryDirectory() as cache, patched(cuda_memory, "missing", lambda: None), \
                 patched(cuda_memory, "Stream", _Stream), patched(trt_runner, "compute_capability", lambda: (8, 0)):
             runner = trt_runner.TensorRTRunner(path, precision, cache_dir=cache, weights_as_inputs=weights_as_inputs,
-                                               compute_capability=(8, 0))
+                                               compute_capability=(8, 0), share_engines=share_engines)
+            runner.plan(cases)
             with runner:
-                if runner.prepare(case) is None:
-                    runner.infer(case)
+                for c in cases:
+                    if runner.prepare(c) is None:
+                        runner.infer(c)
     return run
+
+
+def _recorder():
+    """The recorder playing the current scenario (`trt_api.load()` answers its proxy while `record` runs)."""
+    return object.__getattribute__(trt_api.load().module, "_rec")
+
+
+def _runner_bindings(case):
+    """The runner on TensorRT 8 contexts without `execute_async_v3` (before 8.5): binding shapes, `execute_async_v2`.
+    A version without the binding API (10.x, 11.x) has `execute_async_v3`, so the runner never takes this branch
+    there: nothing to play."""
+    play = _runner("loop", "fp32", case)
+    binding = {("IExecutionContext", n) for n in ("set_binding_shape", "get_binding_shape", "execute_async_v2")}
+
+    def run():
+        recorder = _recorder()
+        if binding & recorder.hidden:
+            return
+        hidden, recorder.stand_in.context = set(recorder.hidden), _BindingContext
+        recorder.hidden |= {("IExecutionContext", "execute_async_v3")}  # the context lacks it, as before 8.5
+        try:
+            play()
+        finally:
+            recorder.hidden, recorder.stand_in.context = hidden, _Context
+    return run
+
+
+def _builder_probe():
+    trt_api.builder_refusal(trt_api.load())
 
 
 def scenarios() -> dict:
@@ -227,6 +299,13 @@ def scenarios() -> dict:
         for precision in trt_runner.PRECISIONS:
             out[f"runner {path} {precision}"] = _runner(path, precision, CASES["gru-skip"])
     out["runner loop weights-as-inputs"] = _runner("loop", "fp32", CASES["relu-state"], weights_as_inputs=True)
+    dynamic = engine_cases(CASES["lstm-bi-2-lens-states"])[:3]  # one dynamic engine at three run shapes
+    for path in PATHS:
+        out[f"runner {path} dynamic"] = _runner(path, "fp32", dynamic)
+    out["runner loop dynamic, binding API"] = _runner_bindings(dynamic)
+    shared = [CASES["gru-skip"], dataclasses.replace(CASES["gru-skip"], batch_dims=(3, 1), max_seq_length=4, seed=5)]
+    out["runner loop shared engine"] = _runner("loop", "fp32", shared, share_engines=True)
+    out["builder probe"] = _builder_probe
     for name, case in CASES.items():
         out[f"weights-as-inputs {name}"] = _weights_as_inputs(case)
     out["packed loop"] = _packed(list(CASES.values())[:2])

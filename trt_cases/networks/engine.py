@@ -19,23 +19,7 @@ import time
 import warnings
 
 from . import profiles, trt_api
-
-
-def CapturingLogger(trt):
-    """An `ILogger` that keeps every message (severity name, text) for error reports."""
-
-    class _Logger(trt.ILogger):
-        def __init__(self):
-            trt.ILogger.__init__(self)
-            self.messages = []
-
-        def log(self, severity, msg):
-            self.messages.append((getattr(severity, "name", str(severity)), msg))
-
-        def text(self, least=("INTERNAL_ERROR", "ERROR", "WARNING", "INFO")) -> str:
-            return "\n".join(f"[{sev}] {msg}" for sev, msg in self.messages if sev in least)
-
-    return _Logger()
+from .trt_api import CapturingLogger  # noqa: F401  (its home is trt_api, whose builder probe logs with it)
 
 
 class BuildError(RuntimeError):

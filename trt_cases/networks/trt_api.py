@@ -60,14 +60,34 @@ def _import_rtx() -> TensorRT | None:
     return TensorRT(trt, "TensorRT-RTX", trt.__version__)
 
 
+def CapturingLogger(trt):
+    """An `ILogger` that keeps every message (severity name, text) for error reports."""
+
+    class _Logger(trt.ILogger):
+        def __init__(self):
+            trt.ILogger.__init__(self)
+            self.messages = []
+
+        def log(self, severity, msg):
+            self.messages.append((getattr(severity, "name", str(severity)), msg))
+
+        def text(self, least=("INTERNAL_ERROR", "ERROR", "WARNING", "INFO")) -> str:
+            return "\n".join(f"[{sev}] {msg}" for sev, msg in self.messages if sev in least)
+
+    return _Logger()
+
+
 def builder_refusal(rt: TensorRT) -> str | None:
-    """Why `rt` gives no builder here (one line), or None: `Builder(logger)` made and dropped. Real TensorRT
-    without a usable CUDA device raises TypeError ("factory function returned nullptr")."""
-    trt = rt.module
+    """Why `rt` gives no builder here (one line, with TensorRT's first logged error), or None: `Builder(logger)`
+    made and dropped. Real TensorRT without a usable CUDA device raises TypeError ("factory function returned
+    nullptr")."""
+    logger = CapturingLogger(rt.module)
     try:
-        builder = trt.Builder(trt.Logger(trt.Logger.ERROR))
+        builder = rt.module.Builder(logger)
     except TypeError as exc:
-        return f"{rt.label} is installed but gives no builder (no usable CUDA device: TypeError: {exc})"
+        logged = logger.text(least=("INTERNAL_ERROR", "ERROR")).splitlines()
+        return (f"{rt.label} is installed but gives no builder (no usable CUDA device: TypeError: {exc}"
+                + (f"; {logged[0]}" if logged else "") + ")")
     del builder
     return None
 

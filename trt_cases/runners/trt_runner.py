@@ -168,10 +168,8 @@ class TensorRTRunner(Runner):
         return None
 
     def _new_runtime(self):
-        from ..networks.engine import CapturingLogger
-
         trt = trt_api.load().module
-        self._logger = CapturingLogger(trt)
+        self._logger = trt_api.CapturingLogger(trt)
         return trt.Runtime(self._logger)
 
     def open(self) -> None:
@@ -221,14 +219,17 @@ class TensorRTRunner(Runner):
         return shared.profile if shared is not None else case.profile
 
     def network(self, case: Case, materials=None):
-        """The case's network as this runner builds it (typing, precision, I/O), its tensor types checked: a dynamic
-        case's is the network of its engine (`engine_case`, the profile) fed the case's own data at its run shape."""
-        if case.profile is not None and materials is None:
-            materials = case.materialise()
-        return self._checked(networks.build_network(
+        """The case's network as this runner builds it (typing, precision, I/O), its tensor types checked. A dynamic
+        case's is its engine's network (`engine_case`, the profile), fed the case's own data at its run shape."""
+        dynamic = case.profile is not None
+        if dynamic and materials is None and self.weights_as_inputs:
+            materials = case.materialise()  # its weights fed with its data (the loop path takes data of any shape)
+        net = self._checked(networks.build_network(
             case.engine_case, self.path, precision=self.network_precision, io=self.io,
-            strongly_typed=self.typing == "strong", weights_as_inputs=self.weights_as_inputs, materials=materials,
+            strongly_typed=self.typing == "strong", weights_as_inputs=self.weights_as_inputs,
+            materials=materials if self.weights_as_inputs or not dynamic else None,
             profile=case.profile), case)  # its tensor types checked there (`networks.check_types`)
+        return net._replace(feeds=self.feeds(case, materials)) if dynamic and not self.weights_as_inputs else net
 
     def engine_network(self, case: Case):
         """The network the engine that runs `case` is built from: its shared engine's, or its own (`network`)."""
@@ -272,9 +273,10 @@ class TensorRTRunner(Runner):
 
     @property
     def engine_counts(self) -> dict:
-        """Engines built, loaded from the disk cache and deserialised, and executions run, so far."""
-        return {"engines_built": self.engines_built, "engines_loaded": self.engines_loaded,
-                "engines_deserialized": self.engines_deserialized, "executions": self.executions}
+        """Engines built, loaded from the disk cache and deserialised, and executions run, so far (keys as `run`
+        prints them: "built" as the build check's)."""
+        return {"built": self.engines_built, "loaded_from_cache": self.engines_loaded,
+                "deserialized": self.engines_deserialized, "executions": self.executions}
 
     def _deserialize(self, plan: bytes):
         engine = self._runtime.deserialize_cuda_engine(plan)
