@@ -103,7 +103,8 @@ def typing_for(precision: str, requested: str, rt) -> tuple[str, str | None]:
 
 
 class TensorRTRunner(Runner):
-    """A TensorRT engine per case (cached on disk, kept deserialised while used), run on the current CUDA device."""
+    """A TensorRT engine per static case, per dynamic case's profile or per shared structure (cached on disk, kept
+    deserialised while used), run on the current CUDA device."""
     kind = "tensorrt"
 
     def __init__(self, path: str = "loop", precision: str = "fp32", *, cache_dir=None, weights_as_inputs: bool = False,
@@ -187,6 +188,7 @@ class TensorRTRunner(Runner):
         """With `share_engines`, the shared engines of `cases` (`engine_plan`), exactly as `build-loop*` plans them."""
         if self.share_engines:
             self._shared = engine_plan.plan(cases, self.path, self.network_precision, self.typing, self.io)
+            self._kept_feeds.clear()  # a case now planned onto a shared engine is fed that engine's inputs
 
     def engine_fields(self, case: Case) -> dict:
         """What the engine for `case` depends on: the key of the disk cache and of the kept engines. A shared engine
