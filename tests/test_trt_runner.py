@@ -675,3 +675,22 @@ def test_engine_fields_carry_the_profile_and_static_ones_stay_as_they_were():
     assert all(fields == dynamic[0] for fields in dynamic)
     assert dynamic[0]["profile"] == dynamic_small()[0].profile.to_json()
     assert dynamic[0]["case"] == dynamic_small()[0].engine_case.to_json()
+
+
+def test_the_tensorrt_runner_puts_cases_on_the_engines_the_build_check_builds():
+    """`build-loop` on the CPU counts the engines `tensorrt-loop-*` builds: both group a run's cases alike."""
+    if trt_api.load() is None:
+        pytest.skip("neither tensorrt nor TensorRT-RTX is installed")
+    from trt_cases.runners.build_check import BuildCheckRunner
+
+    cases = seeds() + matrix() + dynamic_small()
+    groupings = []
+    for runner in (TensorRTRunner("loop", "fp32", compute_capability=(8, 9), share_engines=True),
+                   BuildCheckRunner("loop", "fp32", share_engines=True)):
+        runner.plan(cases)
+        groups = {}
+        for case in cases:
+            groups.setdefault(runner.engine_key(case), []).append(case.id)
+        groupings.append(sorted(groups.values()))
+    assert groupings[0] == groupings[1]
+    assert len(groupings[0]) < len(cases) / 3, "most cases share an engine"
