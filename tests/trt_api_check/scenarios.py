@@ -1,7 +1,7 @@
 """What the suite asks of TensorRT, played under TensorRT-RTX with the API recorded.
 
 Every network path (loop, drop-in, onnx, and native where the version has `add_rnn_v2`; weights as
-inputs; packed), the NumPy executor reading
+inputs; packed; dynamic shapes with an optimization profile), the NumPy executor reading
 each network back, the build check (`build_plan`'s config calls) and the TensorRT runner (probes,
 build, deserialisation and execution) run once per scenario. Nothing is really built: the
 builder's `build_serialized_network` call is recorded and answered with a stand-in plan, and the
@@ -22,6 +22,7 @@ from trt_cases.networks import trt_api
 from trt_cases.cases.case import Case
 from trt_cases.executor import execute
 from trt_cases.networks.build import build_network, build_packed_network
+from trt_cases.networks.engine import build_plan
 from trt_cases.runners import trt_runner
 from trt_cases.runners.build_check import BuildCheckRunner
 from trt_cases.runners.simulated_runner import SimulatedRunner
@@ -216,6 +217,13 @@ def _runner(path, precision, case, weights_as_inputs=False):
     return run
 
 
+def _dynamic(path, case, weights_as_inputs=False):
+    def run():
+        net = build_network(case, path, dynamic=True, weights_as_inputs=weights_as_inputs)
+        build_plan(net)  # the profile: create_optimization_profile, set_shape, add_optimization_profile
+    return run
+
+
 def scenarios() -> dict:
     """name -> a function doing what the suite does with the API along one path."""
     out = {}
@@ -230,6 +238,10 @@ def scenarios() -> dict:
     for name, case in CASES.items():
         out[f"weights-as-inputs {name}"] = _weights_as_inputs(case)
     out["packed loop"] = _packed(list(CASES.values())[:2])
+    for path in PATHS:
+        for name in ("lstm-bi-2-lens-states", "gru-skip"):
+            out[f"dynamic {path} {name}"] = _dynamic(path, CASES[name])
+    out["dynamic loop weights-as-inputs"] = _dynamic("loop", CASES["lstm-bi-2-lens-states"], weights_as_inputs=True)
     return out
 
 
