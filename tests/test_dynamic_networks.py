@@ -5,7 +5,8 @@ The profile's bad input (each kind, its exact one-line message); the ONNX export
 onnxruntime (independent of the builders here) at every run shape of a case, against the float64 reference
 on that shape's data; each path's dynamic network (its inputs' dims), built to a plan with the installed
 builder (TensorRT-RTX in CI); the engine-structure key (equal keys: the same network, one engine for both
-cases). A sweep builds every structure, path and precision; a known builder failure must fail with its words.
+cases). A sweep builds every structure, path and precision; a known builder failure or ONNX parser defect
+(the same as for static networks: none is new with dynamic shapes) must fail with its words.
 """
 
 import dataclasses
@@ -227,7 +228,14 @@ def test_every_structure_builds_dynamic(case, path, precision):
     from trt_cases.networks.build import build_network
     from trt_cases.networks.engine import BuildError, build_plan
 
+    from test_trt_build_precision import parser_defect  # the ONNX parser's known defects, static networks' too
+
     case = dataclasses.replace(case, precision=precision)
+    defect = parser_defect(case, path, precision)
+    if defect is not None:
+        with pytest.raises(RuntimeError, match=defect["message"]):
+            build_network(case, path, precision=precision, dynamic=True)
+        pytest.xfail(f"{RT.label} ONNX parser: {defect['reason']}")  # still red when the defect goes away
     known = known_mismatches.find_build_failure(f"build-{path}", case, known_mismatches.environment())
     net = build_network(case, path, precision=precision, dynamic=True)
     if known and known.get("where", {}).get("dynamic"):
