@@ -13,6 +13,9 @@ the first `get_output`, from everything set by then; setting anything afterwards
 than a change that silently never reaches the network. `implementation="native"` returns the real
 `IRNNv2Layer` where the installed TensorRT still has one.
 
+As the native layer allowed, the input's batch dims may be dynamic (-1) and so may S, up to
+`max_seq_length` (the optimization profile bounds it); the loop then reads them at run time.
+
 Like the native layer, it computes in its input's type: a HALF (or BF16) input makes a HALF (BF16) RNN,
 weights and biases (given as float32 arrays or `trt.Weights`) converted to that type, and the
 states must be of that type too (in a strongly typed network nothing converts them silently).

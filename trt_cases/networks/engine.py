@@ -40,8 +40,6 @@ def build_plan(net, flags=(), strict_fp32: bool = False, *, optimization_level: 
     config = net.builder.create_builder_config()
     if profile is not None:
         profiles.apply(net.builder, config, net.network, profile)
-    else:
-        profiles.check_static(net.network)
     trt_flags = trt_api.load().module.BuilderFlag
     for flag in flags:
         config.set_flag(getattr(trt_flags, flag))

@@ -8,6 +8,11 @@ the reverse loop (a reversed iterator, its outputs concatenated in reverse) reac
 first live step at `len-1`. Tensors are `(N, ...)` with the batch dims flattened, as the
 reference computes; the outputs are reshaped back to `IRNNv2Layer` layout.
 
+An input with dynamic (-1) batch dims and S makes a dynamic RNN: SHAPE of the input, cast to INT32 and
+sliced, gives the batch dims, their volume N and S at run time (named `<input>/batch`, `/N`, `/S`); reshapes
+and slices take them as shape tensors (`set_input`), the zero states are a `(1, H)` constant broadcast by a
+stride-0 slice, and each loop's trip limit is S. A static input builds exactly the static network.
+
 The RNN computes in its input's type (FLOAT, HALF or BF16): every float constant (weights, biases,
 zeros, GRU's 1 of `1 - z`) is made in that type, so a strongly typed network sees no mixed types;
 step counters and `seq_lengths` stay INT32.

@@ -1,7 +1,7 @@
 """A case as an ONNX model: one RNN/GRU/LSTM node per layer, inputs and outputs in IRNNv2Layer layout.
 
-The model is self-contained and static-shaped, so that onnxruntime, `onnx.reference` and TensorRT's
-ONNX parser all read the same graph. Graph inputs: `input` `(N..., S, E)`, and where the case sets
+The model is self-contained and static-shaped (or, `dynamic=True`, with symbolic batch and sequence dims),
+so that onnxruntime, `onnx.reference` and TensorRT's ONNX parser all read the same graph. Graph inputs: `input` `(N..., S, E)`, and where the case sets
 them `seq_lengths` `(N...)` int32, `hidden_state` and `cell_state` `(N..., L*K, H)`. Graph outputs:
 `output` `(N..., S, K*H)`, `hidden` `(N..., L*K, H)` and, for LSTM, `cell`. Inside, the batch dims
 are flattened to one N and the ONNX nodes run sequence-major (`layout=0`): X `(S, N, in)`,

@@ -47,9 +47,3 @@ def apply(builder, config, network, profile: OptimizationProfile) -> int:
         raise ValueError(f"the builder refused the optimization profile {profile.to_json()}")
     return index
 
-
-def check_static(network) -> None:
-    """Raise ValueError naming the first input with a dynamic dim: a network without a profile must be static."""
-    for name, dims in network_inputs(network).items():
-        if any(d < 0 for d in dims):
-            raise ValueError(f"input {name!r} has dynamic dims {dims}; build it with an optimization profile")
