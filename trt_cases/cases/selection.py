@@ -18,12 +18,14 @@ from .sets import SETS, named, random_cases
 DEFAULT_SETS = ("seeds", "edge", "dynamic-small")
 
 
-def select_cases(specs, *, shapes=(), inputs: str = "", seed: int = 0) -> list[Case]:
+def select_cases(specs, *, shapes=(), inputs: str = "", seed: int = 0, min_shapes=(), opt_shapes=(),
+                 max_shapes=()) -> list[Case]:
     """Cases from set names, `random:N`, case ids, JSON files of cases, or ONNX models (a case per RNN, GRU and
-    LSTM node, `cases.model`: `shapes`, `inputs` and `seed` set their data); a clear error otherwise."""
+    LSTM node, `cases.model`: `shapes`, `inputs` and `seed` set their data; `min_shapes`, `opt_shapes`,
+    `max_shapes` a profile, `cases.model_profile`); a clear error otherwise."""
     cases = []
     models = models_node_cases([s for s in specs if s.lower().endswith(".onnx")], shapes=shapes, inputs=inputs,
-                               seed=seed)
+                               seed=seed, min_shapes=min_shapes, opt_shapes=opt_shapes, max_shapes=max_shapes)
     for spec in specs:
         if spec in SETS:
             cases += named(spec)
