@@ -54,11 +54,6 @@ def _spec(name, dims) -> str:
     return f"{name}={'x'.join(map(str, dims))}"
 
 
-def recurrent_x_names(model) -> list:
-    """The X tensor names of the model's RNN, GRU and LSTM nodes, in graph order."""
-    return [n.input[0] for n in model.graph.node if n.op_type in OPS and n.domain in ("", "ai.onnx") and n.input]
-
-
 def declared_dims(model) -> dict:
     """Graph input name -> its declared dims (None where symbolic or unknown), initializers left out."""
     stored = {t.name for t in model.graph.initializer}
@@ -67,14 +62,23 @@ def declared_dims(model) -> dict:
             for v in model.graph.input if v.name not in stored and v.type.tensor_type.HasField("shape")}
 
 
+def _x_dims(model) -> dict:
+    """A recurrent node's X name -> (None, None, input size), the input size fixed where W is an initializer."""
+    stored = {t.name: tuple(t.dims) for t in model.graph.initializer}
+    found = {}
+    for node in model.graph.node:
+        if node.op_type in OPS and node.domain in ("", "ai.onnx") and len(node.input) > 1:
+            w = stored.get(node.input[1])
+            found[node.input[0]] = (None, None, w[2] if w and len(w) == 3 else None)
+    return found
+
+
 def check_against_model(path, model, profile: OptimizationProfile) -> None:
     """Each profile input of this model: a graph input of the declared rank whose fixed dims it keeps, or a
     recurrent node's X of rank 3."""
-    declared, x_names = declared_dims(model), recurrent_x_names(model)
+    declared, x_dims = declared_dims(model), _x_dims(model)
     for name, triple in profile.shapes:
-        dims = declared.get(name)
-        if dims is None and name in x_names:
-            dims = (None, None, None)
+        dims = declared.get(name, x_dims.get(name))
         if dims is None:
             continue  # a graph input without a declared shape: shape inference says the rest
         for flag, given in zip(FLAGS, triple):
@@ -83,8 +87,9 @@ def check_against_model(path, model, profile: OptimizationProfile) -> None:
                                  f"(shape {dims_text(dims)}); the profile gives rank {len(given)}")
             fixed = [i for i, (d, g) in enumerate(zip(dims, given)) if d is not None and d != g]
             if fixed:
+                what = "" if name in declared else " (the input size of the node's W)"
                 raise ValueError(f"{flag} {_spec(name, given)}: model {path} fixes dim {fixed[0]} of {name} at "
-                                 f"{dims[fixed[0]]} (shape {dims_text(dims)}); the profile gives {given[fixed[0]]}")
+                                 f"{dims[fixed[0]]}{what} (shape {dims_text(dims)}); the profile gives {given[fixed[0]]}")
 
 
 def dynamic_node_cases(path, profile: OptimizationProfile, *, shapes=None, inputs: str = "", seed: int = 0) -> list:
@@ -174,19 +179,27 @@ def symbolic_hint(paths, shapes=None) -> list[str]:
     deployed, an example profile built around its `--shape` (else 4 per symbolic dim)."""
     lines = []
     for path in dict.fromkeys(paths):
-        declared = declared_dims(read_model(path))
+        model = read_model(path)
+        declared = declared_dims(model)
         symbolic = {name: dims for name, dims in declared.items() if None in dims}
         if not symbolic:
             continue
-        flags = []
-        for field, pick in zip(FIELDS, (lambda d, o: 1, lambda d, o: o, lambda d, o: 2 * o)):
-            specs = []
-            for name, dims in symbolic.items():
-                given = (shapes or {}).get(name, ())
-                opt = [given[i] if i < len(given) else 4 for i in range(len(dims))]
-                specs.append(_spec(name, [d if d is not None else pick(d, o) for d, o in zip(dims, opt)]))
-            flags.append(f"--{field}-shapes " + f" --{field}-shapes ".join(specs))
-        inputs = ", ".join(f"{name} {dims_text(dims)}" for name, dims in symbolic.items())
+        examples = {}
+        for name, dims in symbolic.items():
+            given = (shapes or {}).get(name, ())
+            opt = tuple(d if d is not None else given[i] if i < len(given) else 4 for i, d in enumerate(dims))
+            examples[name] = (tuple(1 if d is None else d for d in dims), opt,
+                              tuple(2 * o if d is None else d for d, o in zip(dims, opt)))
+        flags = " ".join(f"--{field}-shapes {_spec(name, triple[i])}" for i, field in enumerate(FIELDS)
+                         for name, triple in examples.items())
+        inputs = ", ".join(f"{name} {_named_dims(model, name)}" for name in symbolic)
         lines.append(f"model {path}: symbolic dims ({inputs}) run at one shape here; to test it as deployed (one engine "
-                     f"with an optimization profile, run at min, opt and max), add e.g. {' '.join(flags)}")
+                     f"with an optimization profile, run at min, opt and max), add e.g. {flags}")
     return lines
+
+
+def _named_dims(model, name) -> str:
+    """A graph input's declared dims as the file writes them: `(batch, seq, 8)`, `?` where a dim is unnamed."""
+    value = next(v for v in model.graph.input if v.name == name)
+    return "(" + ", ".join(str(d.dim_value) if d.HasField("dim_value") else d.dim_param or "?"
+                           for d in value.type.tensor_type.shape.dim) + ")"
