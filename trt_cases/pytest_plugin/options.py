@@ -29,6 +29,11 @@ def add_options(parser) -> None:
                     help="a shape for --onnx-model, e.g. x=1x20x64 (NAME: a graph input or a node's X; repeatable)")
     group.addoption("--onnx-inputs", default="", metavar="FILE.npz",
                     help="inputs for --onnx-model: arrays keyed by a node's X tensor name or by graph input names")
+    for field in ("min", "opt", "max"):  # the model as deployed: one engine per node with this profile
+        group.addoption(f"--onnx-{field}-shapes", action="append", default=[], metavar="NAME=DIMS",
+                        help=f"the {field} dims of an optimization profile for --onnx-model (trtexec's --{field}Shapes; "
+                             "NAME: a graph input or a node's X; repeatable): each node runs on one engine at min, opt, "
+                             "max and every --onnx-shape")
 
 
 def model_paths(values) -> list[str]:
@@ -77,7 +82,8 @@ def _model_cases(config) -> list:
 
     try:
         found = models_node_cases(model_paths(values), shapes=config.getoption("--onnx-shape"),
-                                  inputs=config.getoption("--onnx-inputs"))
+                                  inputs=config.getoption("--onnx-inputs"),
+                                  **{f"{f}_shapes": config.getoption(f"--onnx-{f}-shapes") for f in ("min", "opt", "max")})
         return [case for cases in found.values() for case in cases]
     except ValueError as exc:
         raise pytest.UsageError(f"--onnx-model: {exc}") from None
