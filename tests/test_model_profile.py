@@ -16,7 +16,7 @@ import numpy as np
 import onnxruntime
 import pytest
 
-from trt_cases.cases.model import models_node_cases
+from trt_cases.cases.model_profile import models_node_cases
 from trt_cases.cli import main
 from trt_cases.export import bundle
 from trt_cases.networks.build import build_network

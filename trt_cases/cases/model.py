@@ -194,39 +194,6 @@ def _safe(text: str, fallback: str = "model") -> str:
     return re.sub(r"[^A-Za-z0-9_.]+", "_", text).strip("_.") or fallback
 
 
-def models_node_cases(paths, *, shapes=(), inputs: str = "", seed: int = 0, min_shapes=(), opt_shapes=(),
-                      max_shapes=()) -> dict[str, list[NodeCase]]:
-    """`node_cases` of several models: each `--shape` goes to the models that have that name (one must). With
-    `--min-shapes/--opt-shapes/--max-shapes`, a model that has the profile's names gets `model_profile`'s
-    dynamic node cases (one engine per node, run at min, opt, max and each `--shape`)."""
-    from .model_profile import dynamic_node_cases, parse_profile
-
-    shapes = shape_table(shapes)
-    profile = parse_profile(min_shapes, opt_shapes, max_shapes)
-    known = {}
-    for path in dict.fromkeys(paths):
-        model = read_model(path)
-        rnn = [n.input[0] for n in model.graph.node if n.op_type in OPS and n.input]
-        known[path] = {i.name for i in model.graph.input} | set(rnn)
-    for name in shapes:
-        if not any(name in names for names in known.values()):
-            allowed = sorted(set().union(*known.values()))
-            raise ValueError(f"--shape {name}: no model ({', '.join(known)}) has a graph input or recurrent-node X of "
-                             f"that name; allowed: {', '.join(allowed)}")
-    for name in profile.names if profile else ():
-        if not any(name in names for names in known.values()):
-            allowed = sorted(set().union(*known.values())) if known else []
-            raise ValueError(f"--min-shapes/--opt-shapes/--max-shapes {name}: no model ({', '.join(known) or 'none given'}) "
-                             f"has a graph input or recurrent-node X of that name; allowed: {', '.join(allowed)}")
-    found = {}
-    for path, names in known.items():
-        mine = {n: d for n, d in shapes.items() if n in names}
-        own = [(n, t) for n, t in profile.shapes if n in names] if profile else []
-        found[path] = dynamic_node_cases(path, OptimizationProfile(tuple(own)), shapes=mine, inputs=inputs, seed=seed) \
-            if own else node_cases(path, shapes=mine, inputs=inputs, seed=seed)
-    return found
-
-
 def node_cases(path, *, shapes=(), inputs: str = "", seed: int = 0, precision: str | None = None) -> list[NodeCase]:
     """A case per RNN, GRU and LSTM node of the model at `path` (in graph order)."""
     shapes = shape_table(shapes)

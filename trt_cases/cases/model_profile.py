@@ -1,5 +1,6 @@
-"""A user's model tested as deployed: an optimization profile (`--min-shapes/--opt-shapes/--max-shapes NAME=DIMS`,
-trtexec's flags) makes each recurrent node's cases share one dynamic engine.
+"""The node cases a run takes from users' models (`models_node_cases`): as `cases.model` makes them, or tested as
+deployed: an optimization profile (`--min-shapes/--opt-shapes/--max-shapes NAME=DIMS`, trtexec's flags) makes each
+recurrent node's cases share one dynamic engine.
 
 NAME is a graph input or a recurrent node's X tensor. What is supported: a graph input's min, opt and max dims
 become each node's X dims by ONNX shape inference (with data propagation), so a profile on `x` reaches a node
@@ -16,11 +17,43 @@ from __future__ import annotations
 
 import dataclasses
 
+from .model import node_cases
 from .onnx_case import OPS
-from .onnx_model import Graph, dims_text, parse_shape, read_model
+from .onnx_model import Graph, dims_text, parse_shape, read_model, shape_table
 from .profile import FIELDS, OptimizationProfile
 
 FLAGS = tuple(f"--{field}-shapes" for field in FIELDS)  # --min-shapes, --opt-shapes, --max-shapes
+
+
+def models_node_cases(paths, *, shapes=(), inputs: str = "", seed: int = 0, min_shapes=(), opt_shapes=(),
+                      max_shapes=()) -> dict[str, list[NodeCase]]:
+    """`node_cases` of several models: each `--shape` goes to the models that have that name (one must). With
+    `--min-shapes/--opt-shapes/--max-shapes`, a model that has the profile's names gets `model_profile`'s
+    dynamic node cases (one engine per node, run at min, opt, max and each `--shape`)."""
+    shapes = shape_table(shapes)
+    profile = parse_profile(min_shapes, opt_shapes, max_shapes)
+    known = {}
+    for path in dict.fromkeys(paths):
+        model = read_model(path)
+        rnn = [n.input[0] for n in model.graph.node if n.op_type in OPS and n.input]
+        known[path] = {i.name for i in model.graph.input} | set(rnn)
+    for name in shapes:
+        if not any(name in names for names in known.values()):
+            allowed = sorted(set().union(*known.values()))
+            raise ValueError(f"--shape {name}: no model ({', '.join(known)}) has a graph input or recurrent-node X of "
+                             f"that name; allowed: {', '.join(allowed)}")
+    for name in profile.names if profile else ():
+        if not any(name in names for names in known.values()):
+            allowed = sorted(set().union(*known.values())) if known else []
+            raise ValueError(f"--min-shapes/--opt-shapes/--max-shapes {name}: no model ({', '.join(known) or 'none given'}) "
+                             f"has a graph input or recurrent-node X of that name; allowed: {', '.join(allowed)}")
+    found = {}
+    for path, names in known.items():
+        mine = {n: d for n, d in shapes.items() if n in names}
+        own = [(n, t) for n, t in profile.shapes if n in names] if profile else []
+        found[path] = dynamic_node_cases(path, OptimizationProfile(tuple(own)), shapes=mine, inputs=inputs, seed=seed) \
+            if own else node_cases(path, shapes=mine, inputs=inputs, seed=seed)
+    return found
 
 
 def parse_profile(min_shapes=(), opt_shapes=(), max_shapes=()) -> OptimizationProfile | None:
@@ -96,8 +129,6 @@ def dynamic_node_cases(path, profile: OptimizationProfile, *, shapes=None, input
     """The node cases of the model at `path` built with `profile` (its names: this model's graph inputs or node
     X's): per recurrent node, the node at min, opt, max, at every `shapes` run shape and at the `inputs` file's
     shape, all with the node's profile (one engine)."""
-    from .model import node_cases
-
     shapes = dict(shapes or {})
     model = read_model(path)
     check_against_model(path, model, profile)
@@ -138,8 +169,6 @@ def _at(what, make):
 
 def _cases_at(path, model, point, what, seed) -> list:
     """The model's node cases with its inputs at `point` (name -> dims): every node's X dims must follow."""
-    from .model import node_cases
-
     g = Graph(path, model, {name: dims for name, dims in point.items()})
     for node in model.graph.node:
         if node.op_type not in OPS or not node.input:

@@ -11,7 +11,8 @@ import pathlib
 from . import limits, schema
 from .case import Case
 from .families import case_from_id, case_from_json
-from .model import NodeCase, models_node_cases
+from .model import NodeCase
+from .model_profile import models_node_cases
 from .onnx_case import OnnxCase
 from .sets import SETS, named, random_cases
 

@@ -78,7 +78,7 @@ def _model_cases(config) -> list:
     values = config.getoption("--onnx-model", default=[]) or []
     if not values:
         return []
-    from ..cases.model import models_node_cases
+    from ..cases.model_profile import models_node_cases
 
     try:
         found = models_node_cases(model_paths(values), shapes=config.getoption("--onnx-shape"),
