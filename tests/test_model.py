@@ -277,7 +277,7 @@ def test_fixtures_are_what_make_models_writes():
     code = ("import onnx, sys; [onnx.checker.check_model(onnx.load(p), full_check=True) for p in sys.argv[1:]]; "
             "assert 'torch' not in sys.modules")
     models = sorted(map(str, MODELS.glob("*.onnx")))
-    assert len(models) == 7
+    assert len(models) == 8
     assert subprocess.run([sys.executable, "-c", code, *models], cwd=ROOT, check=False).returncode == 0
 
 

@@ -90,6 +90,12 @@ def _parser():
         p.add_argument("--seed", type=_seed, default=0, metavar="N", help="seed drawing a model's node inputs (default 0)")
         p.add_argument("--stream-chunk", metavar="C", help="stream every case (a model's nodes too): C steps per call, "
                                                            "the states each call returns fed to the next (docs/streaming.md)")
+    for p in (run_, check, export):  # a model as deployed: one engine per node with this optimization profile
+        for field in ("min", "opt", "max"):
+            p.add_argument(f"--{field}-shapes", action="append", default=[], metavar="NAME=DIMS",
+                           help=f"the {field} dims of a model's optimization profile, e.g. x=1x20x64 (trtexec's "
+                                f"--{field}Shapes; NAME: a graph input or a recurrent node's X; repeatable): each node "
+                                "runs on one engine at min, opt, max and every --shape")
     for p in (run_, check):
         p.add_argument("--backend", action="append", help="backend name (repeatable; default: every one)")
         p.add_argument("--path", action="append", help="network path: loop, drop-in, onnx, native (repeatable)")
@@ -165,6 +171,7 @@ def cmd_run(args) -> int:
     except OSError as exc:
         raise ValueError(f"--out {out}: cannot write results there: {exc.strerror or exc}") from None
     print(f"{len(cases)} cases ({', '.join(specs)}) on {len(backends)} backends -> {out}", flush=True)
+    _profile_hint(args, specs)
     interrupted, engines = False, {}
     try:
         with writer:
@@ -202,9 +209,21 @@ def _engines_line(engines: dict, records) -> str:
 
 
 def _model_options(args) -> dict:
-    """`--shape`, `--inputs`, `--seed`: how a model's node cases get their data."""
+    """`--shape`, `--inputs`, `--seed`: how a model's node cases get their data; `--min/opt/max-shapes`: a profile."""
     return dict(shapes=getattr(args, "shape", ()) or (), inputs=getattr(args, "inputs", "") or "",
-                seed=getattr(args, "seed", 0) or 0)
+                seed=getattr(args, "seed", 0) or 0,
+                **{f"{f}_shapes": getattr(args, f"{f}_shapes", ()) or () for f in ("min", "opt", "max")})
+
+
+def _profile_hint(args, specs) -> None:
+    """A model with symbolic dims given no profile: one line per model naming the flags that test it as deployed."""
+    from .cases.model_profile import symbolic_hint
+    from .cases.onnx_model import shape_table
+
+    options = _model_options(args)
+    if not any(options[f"{f}_shapes"] for f in ("min", "opt", "max")):
+        for line in symbolic_hint([s for s in specs if s.lower().endswith(".onnx")], shape_table(options["shapes"])):
+            print(line, flush=True)
 
 
 def _streamed(args, cases) -> list:
@@ -279,6 +298,7 @@ def cmd_check(args) -> int:
 
     case = _one_case(args)
     limits.check_case(case)
+    _profile_hint(args, args.set or ())
     backends = select_backends(args.backend, args.path, args.precision)
     xfails = known_mismatches.load(args.xfails_file)
     records = []

@@ -14,7 +14,11 @@ Models as users' exporters write them, small enough to commit:
 - `lstm_layout1.onnx`: a reverse LSTM with `layout=1` (batch-major X and states; onnxruntime has no kernel
   for it) and `initial_h` stored.
 - `computed_weight.onnx`: an LSTM whose W is a Transpose of an initializer (not stored data: skipped).
-The ONNX files only need `onnx` to read; this script needs torch for the first three.
+- `dynamo_lstm.onnx`: `torch.nn.LSTM(8, 6, num_layers=2, bidirectional=True, batch_first=True)` exported by
+  torch's default exporter (`dynamo=True`, which needs onnxscript) with dynamic batch and sequence dims: graph
+  input `x` `(batch, seq, 8)`, a Transpose before the first LSTM node, a Reshape (its shape computed from
+  `Shape`) before the second, the zero initial states computed by the graph (`Expand`, `Slice`).
+The ONNX files only need `onnx` to read; this script needs torch for the first three and the last.
 """
 
 import pathlib
@@ -39,6 +43,17 @@ def torch_models():
     rnn = torch.nn.RNN(3, 4, nonlinearity="relu").eval()
     torch.onnx.export(rnn, (torch.randn(5, 2, 3),), HERE / "torch_rnn.onnx", input_names=["x"],
                       output_names=["y", "h"], opset_version=17, dynamo=False)
+
+
+def dynamo_lstm():
+    import torch
+
+    torch.manual_seed(0)
+    lstm = torch.nn.LSTM(8, 6, num_layers=2, bidirectional=True, batch_first=True).eval()
+    batch, seq = torch.export.Dim("batch", min=1, max=64), torch.export.Dim("seq", min=1, max=256)
+    torch.onnx.export(lstm, (torch.randn(2, 5, 8),), HERE / "dynamo_lstm.onnx", input_names=["x"],
+                      output_names=["y", "h", "c"], dynamic_shapes=({0: batch, 1: seq},), dynamo=True,
+                      external_data=False)
 
 
 def keras_gru():
@@ -118,5 +133,6 @@ if __name__ == "__main__":
     lstm_peepholes()
     lstm_layout1()
     computed_weight()
+    dynamo_lstm()
     for path in sorted(HERE.glob("*.onnx")):
         print(f"{path.name}: {path.stat().st_size} bytes")

@@ -18,6 +18,11 @@ of stored data) are stored data. Bad input (a missing or unreadable file, a mode
 an attribute ONNX does not define or the reference does not implement, inputs that contradict the
 attributes, shapes that cannot be resolved, a model larger than memory) raises one ValueError naming the
 model, the node and what is wrong.
+
+A node built as deployed (`cases.model_profile`: `--min-shapes/--opt-shapes/--max-shapes`) carries a `profile` on
+its one-node model's inputs (`X`, and the `sequence_lens`, `initial_h`, `initial_c` it feeds): its `seq_length` and
+`batch_size` are then the shape it runs at, inside the profile, and its engine is built from the node at the
+profile's opt shape (`engine_case`), one engine for every run shape.
 """
 
 from __future__ import annotations
@@ -34,6 +39,7 @@ import numpy as np
 from .case import PRECISIONS, RECURRENT_RADIUS, _lengths, _round
 from .onnx_case import GATE_COUNT, OPS, OnnxCase, OnnxMaterials
 from .onnx_model import Graph, dims_text, given_arrays, read_model, shape_table
+from .profile import OptimizationProfile
 
 DEFAULT_SEQ_LENGTH = 5
 DEFAULT_BATCH_SIZE = 3
@@ -57,6 +63,8 @@ class NodeCase(OnnxCase):
     inputs: str = ""  # an inputs file (.npz) giving X (and lengths/states), or "" to draw them
     digest: str = ""  # SHA-1 of the node's attributes and stored data: a changed model is noticed
     problem: str = ""  # why no backend can run it (a weight the graph computes), or ""
+    # The profile of the node's dynamic engine (its one-node model's inputs), or None: a static node of its own shape
+    profile: OptimizationProfile | None = None
 
     # family "onnx", as OnnxCase: every later stage (runners, reports) treats it as the ONNX node it is; its JSON
     # has a "model" key, by which `families.case_from_json` re-reads it from the model
@@ -72,6 +80,43 @@ class NodeCase(OnnxCase):
         bad = [s for s in self.stored if s not in SLOTS]
         if bad:
             raise ValueError(f"stored={list(self.stored)!r}: {bad[0]!r} is not an input of {self.op}; allowed: {', '.join(SLOTS)}")
+        if self.profile is not None:
+            self._check_profile()
+
+    def _check_profile(self) -> None:
+        """A profile given as JSON becomes an `OptimizationProfile`; it has `X` of this node's input size, and the
+        run shape lies inside it."""
+        if isinstance(self.profile, dict):
+            object.__setattr__(self, "profile", OptimizationProfile.from_json(self.profile))
+        if not isinstance(self.profile, OptimizationProfile):
+            raise TypeError(f"profile={self.profile!r}: expected an OptimizationProfile, its JSON, or None")
+        if "X" not in self.profile.names or len(self.profile["X"][1]) != 3 or self.profile["X"][1][2] != self.input_size:
+            raise ValueError(f"{self.where}: profile {self.profile.to_json()} has no X of rank 3 with input size "
+                             f"{self.input_size}")
+        reason = self.profile.contains(self.run_shape)
+        if reason:
+            raise ValueError(f"{self.where}: the run shape lies outside the profile: {reason}")
+
+    @property
+    def run_shape(self) -> dict | None:
+        """A dynamic node's one-node model inputs -> the dims it runs at (None for a static node)."""
+        if self.profile is None:
+            return None
+        S, N, I, D, H = self.seq_length, self.batch_size, self.input_size, self.D, self.hidden_size
+        shapes = {"X": (N, S, I) if self.layout else (S, N, I), "sequence_lens": (N,),
+                  "initial_h": (N, D, H) if self.layout else (D, N, H)}
+        shapes["initial_c"] = shapes["initial_h"]
+        return {name: shapes[name] for name in self.profile.names}
+
+    @property
+    def engine_case(self) -> "NodeCase":
+        """The node at its profile's opt shape, its inputs drawn: what its dynamic engine is built from (itself
+        when static)."""
+        if self.profile is None:
+            return self
+        opt = self.profile["X"][1]
+        S, N = (opt[1], opt[0]) if self.layout else (opt[0], opt[1])
+        return dataclasses.replace(self, seq_length=S, batch_size=N, inputs="")
 
     @property
     def id(self) -> str:
@@ -79,6 +124,8 @@ class NodeCase(OnnxCase):
         if self.inputs:
             parts.append("inputs")
         parts += [f"chunk{self.chunk}"] if self.chunk else []
+        if self.profile is not None:  # X's dims but the input size, in the node's layout, at min, opt and max
+            parts.append("dyn" + "-".join("x".join(map(str, dims[:-1])) for dims in self.profile["X"]))
         return "-".join(parts + [self.precision, f"s{self.seed}"])
 
     @property
@@ -99,6 +146,7 @@ class NodeCase(OnnxCase):
     def to_json(self) -> dict:
         data = super().to_json()
         data["stored"] = list(self.stored)
+        data["profile"] = None if self.profile is None else self.profile.to_json()
         return data
 
     @classmethod
@@ -145,23 +193,6 @@ def _has(case, slot) -> bool:
 def _safe(text: str, fallback: str = "model") -> str:
     """A name as an id part: letters, digits, `_` and `.`, no leading/trailing separators (else `fallback`)."""
     return re.sub(r"[^A-Za-z0-9_.]+", "_", text).strip("_.") or fallback
-
-
-def models_node_cases(paths, *, shapes=(), inputs: str = "", seed: int = 0) -> dict[str, list[NodeCase]]:
-    """`node_cases` of several models: each `--shape` goes to the models that have that name (one must)."""
-    shapes = shape_table(shapes)
-    known = {}
-    for path in dict.fromkeys(paths):
-        model = read_model(path)
-        rnn = [n.input[0] for n in model.graph.node if n.op_type in OPS and n.input]
-        known[path] = {i.name for i in model.graph.input} | set(rnn)
-    for name in shapes:
-        if not any(name in names for names in known.values()):
-            allowed = sorted(set().union(*known.values()))
-            raise ValueError(f"--shape {name}: no model ({', '.join(known)}) has a graph input or recurrent-node X of "
-                             f"that name; allowed: {', '.join(allowed)}")
-    return {path: node_cases(path, shapes={n: d for n, d in shapes.items() if n in names}, inputs=inputs, seed=seed)
-            for path, names in known.items()}
 
 
 def node_cases(path, *, shapes=(), inputs: str = "", seed: int = 0, precision: str | None = None) -> list[NodeCase]:

@@ -15,12 +15,12 @@ import numpy as np
 MEMORY_FACTOR = 3  # a model in memory: the file's bytes, the parsed protobuf, one copy for shape inference
 
 
-def parse_shape(spec: str) -> tuple[str, tuple]:
-    """`NAME=1x20x64` -> ("NAME", (1, 20, 64)); a ValueError naming --shape otherwise."""
+def parse_shape(spec: str, flag: str = "--shape") -> tuple[str, tuple]:
+    """`NAME=1x20x64` -> ("NAME", (1, 20, 64)); a ValueError naming `flag` otherwise."""
     name, sep, dims = str(spec).rpartition("=")
     parts = dims.lower().split("x")
     if not sep or not name or not all(p.isdigit() and int(p) >= 1 for p in parts):
-        raise ValueError(f"--shape {spec!r}: expected NAME=DIMxDIMx... with whole numbers >= 1, e.g. X=20x1x64")
+        raise ValueError(f"{flag} {spec!r}: expected NAME=DIMxDIMx... with whole numbers >= 1, e.g. X=20x1x64")
     return name, tuple(int(p) for p in parts)
 
 
@@ -88,7 +88,9 @@ class Graph:
                 for d in graph_shapes[value.name]:
                     dims.dim.add().dim_value = d
         try:
-            typed = onnx.shape_inference.infer_shapes(typed, strict_mode=False)
+            # data propagation: a Reshape whose shape the graph computes (`Shape`, `Slice`, `Concat`, as
+            # torch's dynamo exporter writes between stacked layers) gets its dims too
+            typed = onnx.shape_inference.infer_shapes(typed, strict_mode=False, data_prop=True)
         except Exception:  # an op shape inference does not know: keep what the file says
             pass
         types = {}

@@ -11,19 +11,22 @@ import pathlib
 from . import limits, schema
 from .case import Case
 from .families import case_from_id, case_from_json
-from .model import NodeCase, models_node_cases
+from .model import NodeCase
+from .model_profile import models_node_cases
 from .onnx_case import OnnxCase
 from .sets import SETS, named, random_cases
 
 DEFAULT_SETS = ("seeds", "edge", "dynamic-small")
 
 
-def select_cases(specs, *, shapes=(), inputs: str = "", seed: int = 0) -> list[Case]:
+def select_cases(specs, *, shapes=(), inputs: str = "", seed: int = 0, min_shapes=(), opt_shapes=(),
+                 max_shapes=()) -> list[Case]:
     """Cases from set names, `random:N`, case ids, JSON files of cases, or ONNX models (a case per RNN, GRU and
-    LSTM node, `cases.model`: `shapes`, `inputs` and `seed` set their data); a clear error otherwise."""
+    LSTM node, `cases.model`: `shapes`, `inputs` and `seed` set their data; `min_shapes`, `opt_shapes`,
+    `max_shapes` a profile, `cases.model_profile`); a clear error otherwise."""
     cases = []
     models = models_node_cases([s for s in specs if s.lower().endswith(".onnx")], shapes=shapes, inputs=inputs,
-                               seed=seed)
+                               seed=seed, min_shapes=min_shapes, opt_shapes=opt_shapes, max_shapes=max_shapes)
     for spec in specs:
         if spec in SETS:
             cases += named(spec)

@@ -14,6 +14,11 @@
   `--exportOutput` JSON with the reference at the tolerance that `tolerance.json` holds;
 - `case.json`, `README.md` and `commands.sh`: the case, and the polygraphy and trtexec command lines with the
   suite's tolerance for the precision (`--atol` the largest error allowed, `--rtol 0`).
+
+A case built with an optimization profile (a dynamic case, a model node given `--min/opt/max-shapes`) is exported
+as its dynamic model (symbolic batch and sequence dims) with its inputs at the case's run shape, and the command
+lines carry the profile: trtexec's `--minShapes/--optShapes/--maxShapes`, polygraphy's
+`--trt-min-shapes/--trt-opt-shapes/--trt-max-shapes`.
 """
 
 from __future__ import annotations
@@ -44,11 +49,12 @@ def model_and_feeds(case, materials):
 
     dtype, io_form = {"fp16": (np.float16, "network"), "bf16": ("bf16", "float32")}.get(case.precision,
                                                                                       (np.float32, "network"))
+    dynamic = case.profile is not None
     if isinstance(case, Case):
-        model = onnx_export.export(case, materials, dtype, io=io_form)
+        model = onnx_export.export(case, materials, dtype, io=io_form, dynamic=dynamic)
         feeds = onnx_export.feeds(case, materials, dtype, io=io_form)
     else:
-        model = onnx_node.node_model(case, materials, dtype, io=io_form)
+        model = onnx_node.node_model(case, materials, dtype, io=io_form, dynamic=dynamic)
         feeds = onnx_node.node_feeds(case, materials, dtype, io=io_form)
     return model, feeds, [o.name for o in model.graph.output]
 
@@ -173,7 +179,20 @@ def command_lines(case, feeds, atol) -> list[str]:
                   "inputs.json", "--load-outputs", "reference_outputs.json", "--atol", f"{atol:.6g}", "--rtol", "0"]
     trtexec = ["trtexec", "--onnx=model.onnx", *TRTEXEC_FLAGS[case.precision], f"--loadInputs={load}",
                "--exportOutput=trtexec_outputs.json"]
+    polygraphy[4:4], trtexec[2:2] = profile_flags(case.profile)
     return [shlex.join(polygraphy), shlex.join(trtexec), "python3 check_trtexec_outputs.py trtexec_outputs.json"]
+
+
+def profile_flags(profile) -> tuple[list, list]:
+    """A profile as polygraphy's (`--trt-min-shapes X:[1,1,8] ...`) and trtexec's (`--minShapes=X:1x1x8,...`)
+    arguments; none for a static case."""
+    if profile is None:
+        return [], []
+    polygraphy, trtexec = [], []
+    for i, field in enumerate(("min", "opt", "max")):
+        polygraphy += [f"--trt-{field}-shapes"] + [f"{name}:[{','.join(map(str, t[i]))}]" for name, t in profile.shapes]
+        trtexec.append(f"--{field}Shapes=" + ",".join(f"{name}:{'x'.join(map(str, t[i]))}" for name, t in profile.shapes))
+    return polygraphy, trtexec
 
 
 def _readme(case, feeds, output_names, atol, commands) -> str:

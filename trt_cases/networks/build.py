@@ -35,7 +35,7 @@ from ..cases.case import Case, Materials
 from ..cases.case import OUTPUT_NAMES
 from ..cases.dynamic import dynamic_inputs, profile_for
 from ..cases.profile import OptimizationProfile
-from ..cases.onnx_case import OnnxCase
+from ..cases.onnx_case import OnnxCase, OnnxMaterials
 from .loop_builder import add_rnn_loop, data_type, layer_tensors
 from .profiles import check as check_profile, network_inputs
 
@@ -78,13 +78,19 @@ def build_network(case: Case, path: str, *, precision: str = "fp32", io: str = "
     `dynamic` (or a `profile`, which implies it): the batch dims and S of `input`, `seq_lengths` and the
     states are -1 (`cases.profile.dynamic_inputs`), the outputs follow, and the network carries `profile`
     (default `cases.profile.profile_for(case)`), checked against its inputs. The feeds stay the case's own
-    (the profile's opt shape). Static networks are built exactly as without these arguments.
+    (the profile's opt shape). Static networks are built exactly as without these arguments. A model node with a
+    profile (`NodeCase.profile`, `cases.model_profile`) parses its one-node model with symbolic `seq` and `batch`
+    dims and carries that profile (the case's own unless `profile` is given), on `X`, `sequence_lens`, `initial_h`,
+    `initial_c`.
     """
     dynamic = dynamic or profile is not None
     if isinstance(case, OnnxCase):
-        if dynamic:
-            raise ValueError(f"dynamic=True: ONNX-operator case {case.id} is built static; dynamic is for IRNNv2 cases")
-        return _build_onnx_node(case, path, precision, io, strongly_typed, weights_as_inputs, materials)
+        profile = case.profile if profile is None else profile
+        if dynamic and profile is None:
+            raise ValueError(f"dynamic=True: ONNX-operator case {case.id} has no profile; a model node built dynamic "
+                             "takes its profile from --min-shapes/--opt-shapes/--max-shapes")
+        return _build_onnx_node(case, path, precision, io, strongly_typed, weights_as_inputs, materials,
+                                profile if dynamic else None)
     trt, builder, network, logger, typing = _new_network(path, weights_as_inputs, precision, io, strongly_typed)
     m = case.materialise() if materials is None else materials
     feeds, keep = {}, []
@@ -114,7 +120,7 @@ def build_packed_network(cases, path: str = "loop", *, precision: str = "fp32", 
     return net
 
 
-def _build_onnx_node(case, path, precision, io, strongly_typed, weights_as_inputs, materials):
+def _build_onnx_node(case, path, precision, io, strongly_typed, weights_as_inputs, materials, profile=None):
     if path != "onnx":
         raise ValueError(f"path={path!r}: an ONNX-operator case ({case.id}) is built on the onnx path only; allowed: onnx")
     from .onnx_node import node_feeds
@@ -122,9 +128,11 @@ def _build_onnx_node(case, path, precision, io, strongly_typed, weights_as_input
     trt, builder, network, logger, typing = _new_network(path, weights_as_inputs, precision, io, strongly_typed)
     m = case.materialise() if materials is None else materials
     keep = []
-    _parse_onnx(trt, network, logger, case, m, precision, io, keep)
+    _parse_onnx(trt, network, logger, case, m, precision, io, keep, dynamic=profile is not None)
+    if profile is not None:
+        check_profile(profile, network_inputs(network))
     net = Network(case, path, builder, network, node_feeds(case, m, np.float32, io="float32"), keep, logger,
-                  precision, io, typing)
+                  precision, io, typing, profile)
     check_types(net)
     return net
 
@@ -290,8 +298,13 @@ def _add_rnn_v2_as_the_cookbook_does(trt, network, x, case, m, extras, native):
     return layer, arrays
 
 
-def network_feeds(m: Materials) -> dict:
-    """The feeds of a case network's data inputs (not its weights) for `m`: a dynamic network at `m`'s shape."""
+def network_feeds(m: Materials | OnnxMaterials) -> dict:
+    """The feeds of a case network's data inputs (not its weights) for `m`: a dynamic network at `m`'s shape (an
+    ONNX node's, `OnnxMaterials`: `X`, `sequence_lens`, `initial_h`, `initial_c` where given)."""
+    if isinstance(m, OnnxMaterials):
+        from .onnx_node import node_feeds
+
+        return node_feeds(None, m, np.float32, io="float32")
     return {"input": m.input.astype(np.float32), **_state_feeds(m)}
 
 
@@ -322,7 +335,7 @@ def _parse_onnx(trt, network, logger, case, m, precision="fp32", io="network", k
     from .onnx_node import node_model
 
     if isinstance(case, OnnxCase):
-        model = node_model(case, m, precision, io=io)
+        model = node_model(case, m, precision, io=io, dynamic=dynamic)
     else:
         model = export(case, m, precision, io=io, dynamic=dynamic)
     parser = trt.OnnxParser(network, logger)

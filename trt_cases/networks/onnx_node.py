@@ -8,6 +8,10 @@ outputs `Y`, `Y_h` and (LSTM) `Y_c` straight from the node, in the node's `layou
 In half precision (`dtype` np.float16/"fp16" or "bf16") the initializers and the node are FLOAT16/BFLOAT16;
 with `io="network"` the graph inputs and outputs are too, with `io="float32"` they are FLOAT with Cast nodes
 at the boundary, as `onnx_export` does for IRNNv2 cases (bf16: opset 22).
+
+With `dynamic` (a node built with a profile, `cases.model_profile`), X's sequence and batch dims and the batch dim
+of `sequence_lens`, `initial_h`, `initial_c` and the outputs are symbolic (`seq`, `batch`), as
+`torch.onnx.export(..., dynamo=True, dynamic_shapes=...)` writes them; the weights stay initializers.
 """
 
 from __future__ import annotations
@@ -24,8 +28,9 @@ WEIGHTS = ("W", "R", "B", "P")
 
 
 def node_model(case: OnnxCase, materials: OnnxMaterials | None = None, dtype=np.float32, *,
-               io: str = "network") -> onnx.ModelProto:
-    """The one-node model of `case` on `materials` (default: the case's own) in `dtype`, its I/O per `io`."""
+               io: str = "network", dynamic: bool = False) -> onnx.ModelProto:
+    """The one-node model of `case` on `materials` (default: the case's own) in `dtype`, its I/O per `io`;
+    `dynamic`: sequence and batch dims symbolic."""
     m = case.materialise() if materials is None else materials
     dtype, elem, boundary = io_types(dtype, io)
     g = _Graph()
@@ -49,12 +54,13 @@ def node_model(case: OnnxCase, materials: OnnxMaterials | None = None, dtype=np.
         for name, inside in zip(names, node_outputs):
             g.cast(inside, boundary, name)
 
-    inputs = [helper.make_tensor_value_info("X", boundary, m.X.shape)]
+    shapes = symbolic_shapes(case) if dynamic else {"X": m.X.shape, **dict(zip(names, output_shapes(case))), **{
+        name: np.shape(getattr(m, name)) for name in ("sequence_lens",) + STATES}}
+    inputs = [helper.make_tensor_value_info("X", boundary, shapes["X"])]
     if m.sequence_lens is not None:
-        inputs.append(helper.make_tensor_value_info("sequence_lens", TensorProto.INT32, m.sequence_lens.shape))
-    inputs += [helper.make_tensor_value_info(name, boundary, getattr(m, name).shape)
-               for name in STATES if getattr(m, name) is not None]
-    outputs = [helper.make_tensor_value_info(name, boundary, shape) for name, shape in zip(names, output_shapes(case))]
+        inputs.append(helper.make_tensor_value_info("sequence_lens", TensorProto.INT32, shapes["sequence_lens"]))
+    inputs += [helper.make_tensor_value_info(name, boundary, shapes[name]) for name in STATES if getattr(m, name) is not None]
+    outputs = [helper.make_tensor_value_info(name, boundary, shapes[name]) for name in names]
     return checked_model(g, case.id, inputs, outputs, dtype, f"ONNX {case.op} node of conformance case {case.id}")
 
 
@@ -69,6 +75,14 @@ def node_feeds(case: OnnxCase, materials: OnnxMaterials | None = None, dtype=np.
     feeds.update({name: np.ascontiguousarray(getattr(m, name), dtype=dtype) for name in STATES
                   if getattr(m, name) is not None})
     return feeds
+
+
+def symbolic_shapes(case: OnnxCase) -> dict[str, tuple]:
+    """The one-node model's input and output dims with the sequence length named `seq` and the batch `batch`."""
+    S, N, I, D, H = "seq", "batch", case.input_size, case.D, case.hidden_size
+    state = (N, D, H) if case.layout else (D, N, H)
+    return {"X": (N, S, I) if case.layout else (S, N, I), "sequence_lens": (N,), "initial_h": state, "initial_c": state,
+            "Y": (N, S, D, H) if case.layout else (S, D, N, H), "Y_h": state, "Y_c": state}
 
 
 def output_shapes(case: OnnxCase) -> list[tuple]:

@@ -4,7 +4,8 @@ Registered by the project's conftest.py (`pytest_plugins`), so `pytest -m gpu` i
 - `--results-json DIR` writes the session's records as `python -m trt_cases run` does; under `pytest -n N`
   each worker writes `DIR/workers/gwK` and the controller merges them into `DIR`.
 - `--onnx-model PATH` (a file, a folder or a quoted glob; with `--onnx-shape NAME=DIMS`, `--onnx-inputs
-  FILE.npz`) adds every RNN/GRU/LSTM node of a user's model to the GPU tests (the `model_case` parameter).
+  FILE.npz`) adds every RNN/GRU/LSTM node of a user's model to the GPU tests (the `model_case` parameter);
+  `--onnx-min-shapes/--onnx-opt-shapes/--onnx-max-shapes NAME=DIMS` build each node with that profile.
 - `--shard I/N` keeps shard I of N of the tests, partitioned by case id (`trt_cases.results.shard`).
 - The GPU gate: when GPU comparison tests were selected (`pytest -m gpu`) and no GPU backend compared a
   single case, the session fails with one line per backend saying why it did not run, unless

@@ -32,6 +32,11 @@ def add_options(parser) -> None:
     group.addoption("--stream-chunk", metavar="C",
                     help="stream --onnx-model's nodes: C steps per call, the states each call returns fed to the next "
                          "(a bidirectional or reverse node is a skip saying why)")
+    for field in ("min", "opt", "max"):  # the model as deployed: one engine per node with this profile
+        group.addoption(f"--onnx-{field}-shapes", action="append", default=[], metavar="NAME=DIMS",
+                        help=f"the {field} dims of an optimization profile for --onnx-model (trtexec's --{field}Shapes; "
+                             "NAME: a graph input or a node's X; repeatable): each node runs on one engine at min, opt, "
+                             "max and every --onnx-shape")
 
 
 def model_paths(values) -> list[str]:
@@ -80,11 +85,12 @@ def _model_cases(config) -> list:
             raise pytest.UsageError(f"--stream-chunk {chunk}: it streams the nodes of --onnx-model, and none was given")
         return []
     from ..cases.chunks import streamed
-    from ..cases.model import models_node_cases
+    from ..cases.model_profile import models_node_cases
 
     try:
         found = models_node_cases(model_paths(values), shapes=config.getoption("--onnx-shape"),
-                                  inputs=config.getoption("--onnx-inputs"))
+                                  inputs=config.getoption("--onnx-inputs"),
+                                  **{f"{f}_shapes": config.getoption(f"--onnx-{f}-shapes") for f in ("min", "opt", "max")})
         cases = [case for cases in found.values() for case in cases]
     except ValueError as exc:
         raise pytest.UsageError(f"--onnx-model: {exc}") from None

@@ -45,11 +45,12 @@ def _probe(op, direction, seq_lengths, precision, io):
 
 def node_refusal(case, precision: str = "fp32", io: str = "network"):
     """For an ONNX-operator case (`OnnxCase`): `(reason, None)` when the installed parser refuses its node, the
-    reason quoting the parser; else `(None, network)`, the parsed network (`build_network(case, "onnx", ...)`)."""
+    reason quoting the parser; else `(None, network)`, the parsed network (`build_network(case, "onnx", ...)`; a
+    model node built with a profile: its dynamic network, built from the node at the profile's opt shape)."""
     from ..networks.build import build_network
 
     try:
-        return None, build_network(case, "onnx", precision=precision, io=io)
+        return None, build_network(case.engine_case, "onnx", precision=precision, io=io, profile=case.profile)
     except Exception as exc:  # not the parser's refusal: the runner builds again when it runs, and that is an error
         if not isinstance(exc, RuntimeError) or "ONNX parser failed" not in str(exc):
             return None, None

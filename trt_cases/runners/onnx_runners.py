@@ -88,7 +88,8 @@ def _evaluate(case, m):
 
 def onnxruntime_session(case: OnnxCase, materials=None):
     """An onnxruntime CPU session of the case's float32 one-node model, its weights from `materials` where given
-    (raises onnxruntime's own errors)."""
+    (raises onnxruntime's own errors); a model node built with a profile: the model with symbolic sequence and
+    batch dims, as deployed, run at its shape."""
     import onnxruntime
 
     from ..networks.onnx_node import node_model
@@ -96,7 +97,8 @@ def onnxruntime_session(case: OnnxCase, materials=None):
     options = onnxruntime.SessionOptions()
     options.log_severity_level = 4  # fatal only: a refused node is reported by its exception, not on stderr
     options.intra_op_num_threads = 1
-    return onnxruntime.InferenceSession(node_model(case, materials, dtype=np.float32).SerializeToString(), options,
+    model = node_model(case, materials, dtype=np.float32, dynamic=case.profile is not None)
+    return onnxruntime.InferenceSession(model.SerializeToString(), options,
                                         providers=["CPUExecutionProvider"])
 
 
