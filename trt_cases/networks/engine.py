@@ -19,7 +19,7 @@ import time
 import warnings
 
 from . import profiles, trt_api
-from .trt_api import CapturingLogger  # noqa: F401  (its home is trt_api, whose builder probe logs with it)  # noqa: F401  (re-exported: its old home)
+from .trt_api import CapturingLogger  # noqa: F401  (re-exported: its home is trt_api, whose builder probe logs with it)
 
 
 class BuildError(RuntimeError):
