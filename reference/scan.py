@@ -54,13 +54,14 @@ def run_direction(op: str, cell: Cell, x, W, R, Wb, Rb, h0, c0, lengths=None, re
 def input_contribution(op: str, x, W, R, Wb, Rb, projection=None):
     """`(xw, Rb)` for the scan: `xw = x·W^T + Wb` for every timestep (W None: SKIP, the input once per gate),
     with Rb in it for RNN and LSTM, whose steps add Rb linearly (one addition over every timestep at once
-    instead of one per step: 7% of the LSTM benchmark); the Rb left for the step is then None. GRU keeps Rb
-    in its step: with linear_before_reset=1 its hidden part is multiplied by r."""
+    instead of one per step, and Wb + Rb summed first: one pass over the S*N*G*H values, not two); the Rb
+    left for the step is then None. GRU keeps Rb in its step: with linear_before_reset=1 its hidden part is
+    multiplied by r."""
     xw = np.tile(x, R.shape[0] // R.shape[1]) if W is None else project(x, W, projection)
-    xw += Wb
     if Rb is None or op == "GRU":
+        xw += Wb
         return xw, Rb
-    xw += Rb
+    xw += Wb + Rb
     return xw, None
 
 
