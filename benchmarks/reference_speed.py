@@ -12,7 +12,7 @@ reference's time several-fold and leaves PyTorch's alone.
 `--threads N` runs both NumPy's OpenBLAS and torch on N threads (OpenBLAS set through ctypes). On a
 machine shared with other work, one thread each is the steadier comparison: OpenBLAS's threads wait
 for each other on every one of the 512 small per-step products, and lose far more than torch's
-OpenMP when the cores are oversubscribed.
+OpenMP when the cores are oversubscribed. What was changed for the target and measured: reference_speed_notes.md.
 """
 
 import argparse

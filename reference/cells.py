@@ -11,9 +11,10 @@ bias `Rb` `(G*H,)` (or None: none). It returns new
 `(h, c)` arrays (it never writes into `h` or `c`); `c` passes through for the cells that have none.
 
 An activation may work in place on its argument and returns the result: a step hands it only
-arrays of its own (gate slices of this step's pre-activations, or a copy of the cell state).
-`work`, when given, is a `(N, G*H)` buffer the step computes its pre-activations in (the scan's
-caller hands one buffer to every step); what a step returns never lives in it.
+arrays of its own (gate blocks of this step's pre-activations, or a copy of the cell state).
+`work`, when given, is a `(2, G, N, H)` buffer the step computes in (the scan's caller hands one
+buffer to every step): `H·R^T` in `work[1]`, the pre-activations gate by gate in `work[0]`; what a
+step returns never lives in it.
 """
 
 from __future__ import annotations
@@ -34,8 +35,17 @@ def sigmoid(v: np.ndarray) -> np.ndarray:
 
 
 def tanh(v: np.ndarray) -> np.ndarray:
-    """tanh, in place."""
-    return np.tanh(v, out=v)
+    """tanh, in place. In float64 as 1 - 2/(1 + e^2v), within 3.4e-16 of NumPy's tanh (1.5 ulp of 1) and
+    twice as fast where NumPy's float64 tanh has no SIMD loop (AVX2: it is the LSTM step's costliest call)."""
+    if v.dtype != np.float64:
+        return np.tanh(v, out=v)
+    with np.errstate(over="ignore"):
+        np.multiply(v, 2.0, out=v)
+        np.exp(v, out=v)
+    v += 1.0
+    np.divide(-2.0, v, out=v)
+    v += 1.0
+    return v
 
 
 def relu(v: np.ndarray) -> np.ndarray:
@@ -100,7 +110,7 @@ TRT_RELU, TRT_TANH, TRT_CELL = Cell(f=RELU), Cell(f=TANH), Cell()
 
 def rnn_step(xw, h, c, R, Rb, cell=TRT_TANH, work=None):
     """RNN: Ht = f(Xt*(Wi^T) + Ht-1*(Ri^T) + Wbi + Rbi)."""
-    a = pre_activations(xw, h, R, Rb, work)
+    a = pre_activations(xw, h, R, Rb, work)[0]
     h_new = cell.f(cell.clipped(a))
     return (h_new.copy() if work is not None and np.shares_memory(h_new, work) else h_new), c
 
@@ -108,18 +118,20 @@ def rnn_step(xw, h, c, R, Rb, cell=TRT_TANH, work=None):
 def lstm_step(xw, h, c, R, Rb, cell=TRT_CELL, work=None):
     """LSTM: it = f(.. + Pi (.) Ct-1), ft = f(.. + Pf (.) Ct-1), ct = g(..), Ct = ft (.) Ct-1 + it (.) ct,
     ot = f(.. + Po (.) Ct), Ht = ot (.) h(Ct); with input_forget, ft = 1 - it."""
-    H = h.shape[-1]
     a = pre_activations(xw, h, R, Rb, work)
-    a_i, a_f, a_c, a_o = a[:, :H], a[:, H:2 * H], a[:, 2 * H:3 * H], a[:, 3 * H:]  # INPUT, FORGET, CELL, OUTPUT
+    a_i, a_f, a_c, a_o = a  # INPUT, FORGET, CELL, OUTPUT
     if cell.P is not None:
         Pi, Po, Pf = cell.P
         a_i += Pi * c
         a_f += Pf * c
-    i = cell.f(cell.clipped(a_i))
-    f = 1.0 - i if cell.input_forget else cell.f(cell.clipped(a_f))
+    if cell.input_forget:
+        i = cell.f(cell.clipped(a_i))
+        f = 1.0 - i
+    else:  # INPUT and FORGET are adjacent: one call of f for both
+        i, f = cell.f(cell.clipped(a[:2]))
     c_tilde = cell.g(cell.clipped(a_c))
     c_new = f * c
-    i *= c_tilde  # i, like c_tilde, is this step's own: a slice of the pre-activations or a fresh array
+    i *= c_tilde  # i, like c_tilde, is this step's own: a block of the pre-activations or a fresh array
     c_new += i
     if cell.P is not None:
         a_o += Po * c_new
@@ -136,35 +148,45 @@ def gru_step(xw, h, c, R, Rb, cell=TRT_CELL, work=None):
     linear_before_reset=0, ht = g(Xt*(Wh^T) + (rt (.) (Ht-1*(Rh^T) + Rbh)) + Wbh) when 1 (TensorRT's);
     Ht = (1 - zt) (.) ht + zt (.) Ht-1."""
     H = h.shape[-1]
+    xw_gates = by_gate(xw, 3)  # UPDATE, RESET, HIDDEN
     if cell.linear_before_reset:
-        hr = np.matmul(h, R.T, out=work)
+        hr = np.matmul(h, R.T, out=None if work is None else work[1].reshape(h.shape[0], -1))
         if Rb is not None:
             hr += Rb
-        a_zr = hr[:, :2 * H]
-        a_zr += xw[:, :2 * H]
+        hr = by_gate(hr, 3)
+        a_zr = np.add(hr[:2], xw_gates[:2], out=None if work is None else work[0, :2])
     else:
         a_zr = pre_activations(xw[:, :2 * H], h, R[:2 * H], None if Rb is None else Rb[:2 * H],
-                               None if work is None else work[:, :2 * H])
-    z = cell.f(cell.clipped(a_zr[:, :H]))
-    r = cell.f(cell.clipped(a_zr[:, H:]))
+                               None if work is None else work[:, :2])
+    z, r = cell.f(cell.clipped(a_zr))  # UPDATE and RESET: one call of f for both
     if cell.linear_before_reset:
-        a_h = r * hr[:, 2 * H:]
+        a_h = r * hr[2]
     else:
         a_h = (r * h) @ R[2 * H:].T
         if Rb is not None:
             a_h += Rb[2 * H:]
-    a_h += xw[:, 2 * H:]
+    a_h += xw_gates[2]
     h_tilde = cell.g(cell.clipped(a_h))
     return (1.0 - z) * h_tilde + z * h, c
 
 
 def pre_activations(xw, h, R, Rb, work=None):
-    """xw + H·R^T (+ Rb): one gate pre-activation block, in `work` or a fresh array; the step may overwrite it."""
-    a = np.matmul(h, R.T, out=work)
-    a += xw
+    """xw + H·R^T (+ Rb) gate by gate: `(G, N, H)`, in `work` (see above) or fresh arrays; the step may
+    overwrite it. Each gate's block is contiguous: NumPy's elementwise calls run 3-4x faster on it than on
+    a column slice of `(N, G*H)`. The product stays one `(N, H)·(H, G*H)`: G products of `(H, H)` cost a
+    third more on two OpenBLAS threads; the addition of xw lays the gates out."""
+    G = R.shape[0] // R.shape[1]
+    product = np.matmul(h, R.T, out=None if work is None else work[1].reshape(h.shape[0], -1))
+    a = np.add(by_gate(product, G), by_gate(xw, G), out=None if work is None else work[0])
     if Rb is not None:
-        a += Rb
+        a += by_gate(Rb, G)
     return a
+
+
+def by_gate(v, G):
+    """`v` `(M, G*H)`, gates stacked along the last axis, seen as `(G, M, H)`; a vector `(G*H,)` as `(G, 1, H)`
+    (views)."""
+    return v.reshape(G, 1, -1) if v.ndim == 1 else v.reshape(v.shape[0], G, -1).transpose(1, 0, 2)
 
 
 STEPS = {"RNN": rnn_step, "GRU": gru_step, "LSTM": lstm_step}

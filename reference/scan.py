@@ -37,31 +37,31 @@ def scan(step, xw, h, c, R, Rb, lengths=None, reverse=False, out=None):
 
 def run_direction(op: str, cell: Cell, x, W, R, Wb, Rb, h0, c0, lengths=None, reverse=False, out=None,
                   projection=None):
-    """One direction of one layer on `x` `(S, N, I)`: `xw = x·W^T + Wb` for every timestep, then the scan
-    of `op`'s step ("RNN", "GRU", "LSTM"), which adds `H·R^T + Rb`. `W` None is TensorRT's SKIP mode (the
-    input itself, once per gate). Gates are stacked in `enums.GATES` order. `projection`, a flat buffer of
-    S*N*G*H values, holds `xw` if given (a caller running several directions reuses one: a fresh 64 MB
+    """One direction of one layer on `x` `(S, N, I)`: `xw = x·W^T` for every timestep, then the scan of
+    `op`'s step ("RNN", "GRU", "LSTM"), which adds `H·R^T` and the biases. `W` None is TensorRT's SKIP mode
+    (the input itself, once per gate). Gates are stacked in `enums.GATES` order. `projection`, a flat buffer
+    of S*N*G*H values, holds `xw` if given (a caller running several directions reuses one: a fresh 64 MB
     array costs more in page faults than the additions over it).
 
-    For RNN and LSTM, Rb joins `xw` before the scan (`input_contribution`, which `trt_cases.executor.trace`
-    calls too, so its steps see the same numbers to the bit)."""
-    xw, Rb = input_contribution(op, x, W, R, Wb, Rb, projection)
-    work = np.empty((x.shape[1], R.shape[0]), dtype=xw.dtype)
+    `input_contribution` splits the biases between `xw` and the step; `trt_cases.executor.trace` calls it
+    too, so its steps see the same numbers to the bit."""
+    xw, b = input_contribution(op, x, W, R, Wb, Rb, projection)
+    work = np.empty((2, R.shape[0] // R.shape[1], x.shape[1], R.shape[1]), dtype=xw.dtype)  # (2, G, N, H)
     step = functools.partial(STEPS[op], cell=cell, work=work)
-    return scan(step, xw, h0, c0, R, Rb, lengths, reverse, out)
+    return scan(step, xw, h0, c0, R, b, lengths, reverse, out)
 
 
 def input_contribution(op: str, x, W, R, Wb, Rb, projection=None):
-    """`(xw, Rb)` for the scan: `xw = x·W^T + Wb` for every timestep (W None: SKIP, the input once per gate),
-    with Rb in it for RNN and LSTM, whose steps add Rb linearly (one addition over every timestep at once
-    instead of one per step: 7% of the LSTM benchmark); the Rb left for the step is then None. GRU keeps Rb
-    in its step: with linear_before_reset=1 its hidden part is multiplied by r."""
+    """`(xw, b)` for the scan: `xw = x·W^T` for every timestep (W None: SKIP, the input once per gate) and
+    the bias `b` the step adds as its Rb. RNN and LSTM add both biases linearly: b = Wb + Rb, which the
+    step adds to its `(N, G*H)` block while it is in cache (an addition over the whole S*N*G*H projection
+    streams it through memory once more: 2-8% of the LSTM benchmark). GRU: Wb joins `xw` and b = Rb, as
+    with linear_before_reset=1 its hidden part is multiplied by r."""
     xw = np.tile(x, R.shape[0] // R.shape[1]) if W is None else project(x, W, projection)
-    xw += Wb
-    if Rb is None or op == "GRU":
+    if op == "GRU":
+        xw += Wb
         return xw, Rb
-    xw += Rb
-    return xw, None
+    return xw, Wb if Rb is None else Wb + Rb
 
 
 def project(x, W, out=None):

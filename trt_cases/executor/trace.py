@@ -289,7 +289,7 @@ def reference_steps(case: Case, materials=None) -> dict:
             for d in range(K):
                 p = layers[K * layer + d]
                 xw, Rb = input_contribution("GRU" if op is RNNOperation.GRU else "RNN", x, p.W, p.R, p.Wb, p.Rb)
-                p = p._replace(Rb=Rb)  # the reference's arithmetic: Rb already in xw for RNN and LSTM
+                p = p._replace(Rb=Rb)  # the reference's arithmetic: for RNN and LSTM the step adds Wb + Rb
                 calls = []
                 out, h, c = scan(_recording(STEPS[op], calls), xw, h0[:, K * layer + d], c0[:, K * layer + d],
                                  p.R, p.Rb, lengths, reverse=d == 1)
