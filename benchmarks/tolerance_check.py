@@ -34,6 +34,7 @@ sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))  # the chec
 from trt_cases.results import known_mismatches  # noqa: E402
 from trt_cases.results.compare import compare  # noqa: E402
 from trt_cases.runners.reference_runner import run_reference  # noqa: E402
+from trt_cases.run import streaming  # noqa: E402
 from trt_cases.runners.registry import CASE_PRECISION  # noqa: E402
 
 DEFAULT_BACKENDS = ("onnxruntime", "torch-cpu-float32")
@@ -92,7 +93,7 @@ class EmulatedBug:
     def prepare(self, case):
         return None
 
-    def infer(self, case):
+    def infer(self, case, materials=None):
         import reference.cells as cells
 
         off = 1 + self.error
@@ -103,7 +104,7 @@ class EmulatedBug:
             else:
                 tanh = cells.tanh
                 patch.setattr(cells, "tanh", lambda v: tanh(v) * off)
-            return run_reference(case, dtype=np.float32)
+            return run_reference(case, materials, dtype=np.float32)
 
 
 def pytest_monkeypatch():
@@ -153,7 +154,7 @@ def check(name: str, cases, xfails, env, show: int) -> bool:
                 runner.__enter__()
                 entered = True
             try:
-                result = compare(case, run_reference(case), runner.infer(case), runner.name, runner.precision)
+                result = compare(case, run_reference(case), streaming.infer(runner, case), runner.name, runner.precision)
             except Exception as exc:  # noqa: BLE001 - a failing case is a figure, the sweep goes on
                 counts["error"] += 1
                 errors.append(f"{case.id}: {type(exc).__name__}: {exc}")
