@@ -1,4 +1,4 @@
-"""Detection power of the default run: for each bug planted by `tests/test_mutations.py`, how many of
+"""Detection power of the default run: for each bug planted by `tests/executor/test_mutations.py`, how many of
 the default run's cases (`seeds` + `edge`) fail on each simulated path at the float32 tolerance, and
 which bound (max or systematic mean) fails first; then caught/planted.
 
@@ -12,7 +12,7 @@ sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
 
 import pytest  # noqa: E402
 
-from tests import test_mutations as mutations  # noqa: E402
+from tests.executor import test_mutations as mutations  # noqa: E402
 
 
 def main() -> int:

@@ -1,4 +1,4 @@
-"""`reduce` under each bug planted by `tests/test_mutations.py`: from the first failing default-run case, the
+"""`reduce` under each bug planted by `tests/executor/test_mutations.py`: from the first failing default-run case, the
 smallest case that fails the same way; sizes before -> after (layers, S, batch, H), the runs spent, and whether
 it was verified 1-minimal. Printed as the Markdown table of docs/reduce.md, once per tolerance: the bare
 `simulated-loop` (float64 tolerance; `simulated-onnx` for the bug in the parser's input) and `-fp32` (the
@@ -15,8 +15,8 @@ sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
 
 import pytest  # noqa: E402
 
-from tests import test_mutations as mutations  # noqa: E402
-from tests.test_reduce import backend_of, reduce_under  # noqa: E402
+from tests.executor import test_mutations as mutations  # noqa: E402
+from tests.reduce.test_reduce import backend_of, reduce_under  # noqa: E402
 from trt_cases.reduce.steps import sizes  # noqa: E402
 
 SIZES = ("layers", "S", "batch", "H")

@@ -1,4 +1,4 @@
-"""Which case runs on which GPU backend, how, and in which tier: the plan `tests/test_gpu.py` parametrises and
+"""Which case runs on which GPU backend, how, and in which tier: the plan `tests/runners/test_gpu.py` parametrises and
 `benchmarks/engine_count.py` counts engines for.
 
 Two tiers. `pytest -m gpu` (default) is what a GPU CI job runs cold: at most about 400 TensorRT engines. The

@@ -78,7 +78,7 @@ EDGE = {
     "many-batch-dims": Case("GRU", layer_count=2, hidden_size=3, max_seq_length=4, data_length=3, batch_dims=(2, 1, 3),
                             seq_lengths=True, hidden_state=True, input_mode="SKIP", seed=111),
     "chaotic-tanh": Case("TANH", hidden_size=32, max_seq_length=128, data_length=4, batch_dims=(4,), weight_scale=3.3, seed=112),
-    # Weight scale 200: every gate's pre-activation reaches the hundreds, of both signs (tests/test_cases.py
+    # Weight scale 200: every gate's pre-activation reaches the hundreds, of both signs (tests/cases/test_cases.py
     # pins it), where an activation written with a float32 exp that overflows (past 88.7) gives NaN.
     "huge-preactivation-relu": Case("RELU", hidden_size=4, max_seq_length=2, data_length=4, batch_dims=(2,), weight_scale=200.0,
                                     direction="BIDIRECTION", seed=120),

@@ -1,7 +1,7 @@
 """ONNX oracles: the exported model (`trt_cases.networks.onnx_export`) run by onnxruntime and by `onnx.reference`.
 
 What each backend does with the model, found by experiment against the reference
-(tests/test_onnx_export.py pins it):
+(tests/networks/test_onnx_export.py pins it):
 
 - onnxruntime (CPU, float32) honours everything the export uses: `sequence_lens` (outputs past a
   sequence's length are exactly zero, the reverse direction starts at `len-1`, Y_h/Y_c are the

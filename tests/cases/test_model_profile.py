@@ -24,7 +24,7 @@ from trt_cases.networks.profiles import network_inputs
 from trt_cases.runners.build_check import BuildCheckRunner
 from trt_cases.runners.simulated_runner import SimulatedRunner
 
-ROOT = pathlib.Path(__file__).resolve().parent.parent
+ROOT = pathlib.Path(__file__).resolve().parents[2]
 MODEL = "tests/models/dynamo_lstm.onnx"
 PROFILE = ["--min-shapes", "x=1x1x8", "--opt-shapes", "x=2x5x8", "--max-shapes", "x=4x9x8"]
 NODES = ("node_LSTM_115", "node_LSTM_223")
@@ -183,7 +183,7 @@ def test_the_bundle_carries_the_profile_to_trtexec_and_polygraphy(tmp_path):
 
 def test_pytest_onnx_model_takes_the_profile():
     def collect(*options):
-        return subprocess.run([sys.executable, "-m", "pytest", "tests/test_gpu.py::test_model_nodes", "-m", "gpu",
+        return subprocess.run([sys.executable, "-m", "pytest", "tests/runners/test_gpu.py::test_model_nodes", "-m", "gpu",
                                "--collect-only", "-q", "-p", "no:cacheprovider", "--allow-no-gpu-comparisons",
                                "--onnx-model", MODEL, *options], cwd=ROOT, capture_output=True, text=True, timeout=300)
 

@@ -14,22 +14,16 @@ import pytest
 
 from trt_cases.results import records as results, shard
 from trt_cases.cli import main
-from helpers import Fixed
+from helpers import Fixed, run_pytest
 from trt_cases.pytest_plugin.log import RecordLog
 from trt_cases.run import run_case
 from trt_cases.runners.reference_runner import run_reference
 from trt_cases.cases.sets import named, random_cases
 
-ROOT = pathlib.Path(__file__).resolve().parent.parent
+ROOT = pathlib.Path(__file__).resolve().parents[2]
 ALL_CASES = named("seeds") + named("matrix") + named("edge") + random_cases(40)
 SEEDS = [case.id for case in named("seeds")]  # the test ids holding "b1x3" in test_oracles are exactly these
 
-
-def run_pytest(*args, timeout=600):
-    """`python -m pytest ARGS` in the repository, as a user runs it (not inside this session's xdist worker)."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTEST_", "HYPOTHESIS_"))}
-    return subprocess.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", *args], cwd=ROOT, env=env,
-                          capture_output=True, text=True, timeout=timeout)
 
 
 # --- shards -------------------------------------------------------------------------------------------
@@ -169,7 +163,7 @@ def test_pytest_records_carry_run_statuses_and_outputs():
 def test_pytest_n_2_results_cover_every_worker(tmp_path):
     """Under -n 2, results.json, outputs.npz and the end-of-run summary hold both workers' comparisons."""
     out = tmp_path / "r"
-    done = run_pytest("tests/test_oracles.py", "-n", "2", "-q", "-k", "test_case_sets and onnxruntime and b1x3",
+    done = run_pytest("tests/runners/test_oracles.py", "-n", "2", "-q", "-k", "test_case_sets and onnxruntime and b1x3",
                       "--results-json", str(out))
     assert done.returncode == 0, done.stdout + done.stderr
     document = results.read(out)
@@ -187,7 +181,7 @@ def test_pytest_n_2_results_cover_every_worker(tmp_path):
 
 def test_pytest_shards_partition_the_tests_by_case():
     def selected(*args):
-        done = run_pytest("tests/test_oracles.py", "--collect-only", "-q", "-k", "test_case_sets and b1x3", *args)
+        done = run_pytest("tests/runners/test_oracles.py", "--collect-only", "-q", "-k", "test_case_sets and b1x3", *args)
         return [line for line in done.stdout.splitlines() if line.startswith("tests/")]
 
     everything = selected()

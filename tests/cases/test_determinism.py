@@ -16,7 +16,7 @@ from trt_cases.networks import trt_api
 from trt_cases.cases.case import Case
 from trt_cases.cli import main
 
-ROOT = pathlib.Path(__file__).resolve().parent.parent
+ROOT = pathlib.Path(__file__).resolve().parents[2]
 KNOWN_FAILING = "relu-uni-skip-L2-H1-S1-E1-B2-fp32-s0"  # drawn by a `pytest -n 2` run of test_drawn_cases_build
 
 

@@ -28,7 +28,7 @@ from trt_cases.cases.selection import select_cases
 from trt_cases.run import run
 from trt_cases.runners.reference_runner import ReferenceRunner
 
-ROOT = pathlib.Path(__file__).resolve().parent.parent
+ROOT = pathlib.Path(__file__).resolve().parents[2]
 MODELS = ROOT / "tests" / "models"
 FIXTURES = ("torch_lstm", "torch_gru", "torch_rnn", "keras_gru", "lstm_peepholes")
 

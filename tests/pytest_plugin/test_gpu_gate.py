@@ -5,28 +5,19 @@ suite); where a GPU backend can run, the end-to-end tests skip: the gate then ha
 """
 
 import dataclasses
-import os
 import pathlib
-import subprocess
-import sys
 
 import pytest
 
-from helpers import Fixed
+from helpers import Fixed, run_pytest
 from trt_cases.pytest_plugin.log import RecordLog, gpu_gate
 from trt_cases.run import run_case
 from trt_cases.cases.sets import named
 
-ROOT = pathlib.Path(__file__).resolve().parent.parent
+ROOT = pathlib.Path(__file__).resolve().parents[2]
 ONE_CASE = "relu-uni-linear-L1-H5-S4-E7-B1x3-fp32-s1"  # the first seeds case
 ONE_CASE_K = "relu-uni-linear-L1-H5-S4-E7-B1x3 and not lens and not h0"  # it at every backend's precision
 
-
-def run_pytest(*args, timeout=600):
-    """`python -m pytest ARGS` in the repository, as a user runs it (not inside this session's xdist worker)."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTEST_", "HYPOTHESIS_"))}
-    return subprocess.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", *args], cwd=ROOT, env=env,
-                          capture_output=True, text=True, timeout=timeout)
 
 
 def usable_gpu_backends():
@@ -48,7 +39,7 @@ def no_gpu_here():
 
 @pytest.mark.parametrize("workers", [[], ["-n", "2"]], ids=["one-process", "xdist-2"])
 def test_gpu_run_that_compared_nothing_fails_with_a_reason_per_backend(no_gpu_here, workers):
-    done = run_pytest("-m", "gpu", "tests/test_gpu.py", "-q", "-k", f"test_conformance and {ONE_CASE_K}", *workers)
+    done = run_pytest("-m", "gpu", "tests/runners/test_gpu.py", "-q", "-k", f"test_conformance and {ONE_CASE_K}", *workers)
     out = done.stdout
     assert done.returncode == 1, out + done.stderr
     assert "no GPU backend compared any case with the reference" in out
@@ -61,19 +52,19 @@ def test_gpu_run_that_compared_nothing_fails_with_a_reason_per_backend(no_gpu_he
 
 
 def test_allow_no_gpu_comparisons_lets_it_pass(no_gpu_here):
-    done = run_pytest("-m", "gpu", "tests/test_gpu.py", "-q", "-k", f"test_conformance and {ONE_CASE_K}",
+    done = run_pytest("-m", "gpu", "tests/runners/test_gpu.py", "-q", "-k", f"test_conformance and {ONE_CASE_K}",
                       "--allow-no-gpu-comparisons")
     assert done.returncode == 0, done.stdout + done.stderr
     assert "GPU gate failed" not in done.stdout and "skipped" in done.stdout
 
 
 def test_gpu_tests_that_compare_nothing_by_design_are_not_gated(no_gpu_here):
-    done = run_pytest("-m", "gpu", "tests/test_gpu.py", "-q", "-k", "test_cuda_round_trip")
+    done = run_pytest("-m", "gpu", "tests/runners/test_gpu.py", "-q", "-k", "test_cuda_round_trip")
     assert done.returncode == 0 and "GPU gate" not in done.stdout, done.stdout + done.stderr
 
 
 def test_the_default_cpu_run_is_not_gated():
-    done = run_pytest("tests/test_oracles.py", "tests/test_gpu.py", "-q", "-k", f"test_case_sets and onnxruntime and {ONE_CASE}")
+    done = run_pytest("tests/runners/test_oracles.py", "tests/runners/test_gpu.py", "-q", "-k", f"test_case_sets and onnxruntime and {ONE_CASE}")
     assert done.returncode == 0, done.stdout + done.stderr
     assert "1 passed" in done.stdout and "GPU gate" not in done.stdout
 

@@ -11,7 +11,7 @@ import json
 import numpy as np
 import pytest
 
-from tests.helpers import DropsCellStateAtOneStep, Fixed, Spy
+from helpers import DropsCellStateAtOneStep, Fixed, Spy
 from trt_cases.cases.case import Case
 from trt_cases.cases.chunks import chunk_case, spans, streamed, streaming_problem
 from trt_cases.cases.families import case_from_id

@@ -1,7 +1,7 @@
 """The PyTorch runner: gate order, layer_index and state layout, packed seq_lengths, TF32 flags, refusals.
 
-The sweep of case sets against every oracle is tests/test_oracles.py; this file proves the
-conversions that only this runner makes. Re-run one test with `pytest tests/test_torch_runner.py -k NAME`.
+The sweep of case sets against every oracle is tests/runners/test_oracles.py; this file proves the
+conversions that only this runner makes. Re-run one test with `pytest tests/runners/test_torch_runner.py -k NAME`.
 """
 
 from __future__ import annotations
@@ -237,7 +237,7 @@ def test_import_without_torch():
             "from trt_cases.runners.torch_runner import TorchRunner, torch_available\n"
             "assert not torch_available()\n"
             "print(TorchRunner().prepare(Case(op='LSTM')))\n")
-    root = pathlib.Path(__file__).resolve().parents[1]
+    root = pathlib.Path(__file__).resolve().parents[2]
     done = subprocess.run([sys.executable, "-W", "error", "-c", code], cwd=root, capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "torch is not installed (pip install torch)"

@@ -12,7 +12,7 @@ import pathlib
 
 import pytest
 
-ROOT = pathlib.Path(__file__).resolve().parent.parent
+ROOT = pathlib.Path(__file__).resolve().parents[2]
 STAGES = ("cases", "networks", "executor", "runners", "results", "run", "report", "export", "reduce", "pytest_plugin", "cli")
 
 

@@ -25,7 +25,7 @@ from trt_cases.cli import main
 from trt_cases.run.progress import Progress
 from trt_cases.runners.reference_runner import run_reference
 
-ROOT = pathlib.Path(__file__).resolve().parent.parent
+ROOT = pathlib.Path(__file__).resolve().parents[2]
 CASE = "relu-uni-linear-L1-H5-S4-E7-B1x3-fp32-s1"  # the first seeds case; onnxruntime passes it
 needs_builder = pytest.mark.skipif(trt_api.missing("loop") is not None, reason=f"{trt_api.missing('loop')}")
 

@@ -186,7 +186,7 @@ def test_tolerance_check_reports_ratios_and_fails_an_engine_with_a_small_systema
     import importlib.util
     import pathlib
 
-    path = pathlib.Path(__file__).resolve().parents[1] / "benchmarks" / "tolerance_check.py"
+    path = pathlib.Path(__file__).resolve().parents[2] / "benchmarks" / "tolerance_check.py"
     spec = importlib.util.spec_from_file_location("tolerance_check", path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)

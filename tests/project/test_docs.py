@@ -15,7 +15,7 @@ import pytest
 
 from trt_cases import cli
 
-ROOT = pathlib.Path(__file__).resolve().parent.parent
+ROOT = pathlib.Path(__file__).resolve().parents[2]
 README_LIMIT = 200
 WORKFLOW = ROOT / "examples" / "github-actions" / "gpu-conformance.yml"
 FENCE = re.compile(r"^```([\w-]*)\n(.*?)^```", re.M | re.S)

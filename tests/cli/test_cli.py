@@ -12,7 +12,7 @@ from trt_cases.results import records as results
 from trt_cases.networks import trt_api
 from trt_cases.cli import main
 
-ROOT = pathlib.Path(__file__).resolve().parent.parent
+ROOT = pathlib.Path(__file__).resolve().parents[2]
 # Two CPU backends that need no torch: onnxruntime (the test extra) and the simulated loop network (trt-rtx extra).
 QUICK = ["run", "--set", "seeds", "--backend", "onnxruntime", "--backend", "simulated-loop", "--progress"]
 

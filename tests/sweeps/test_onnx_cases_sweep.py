@@ -3,12 +3,13 @@
 Gate: every record passed (or built), skipped with the backend's own reason (onnxruntime's, onnx.reference's,
 the parser's), or an expected failure naming a finding (`finding: <backend> reads ...`) or a known TensorRT-RTX
 mismatch or builder failure; and the run's exit status 0. 100 drawn nodes (`strategies.onnx_cases`) on the CPU
-oracles and the parser's network meet the same gate. `pytest -m sweep tests/test_onnx_cases_sweep.py`.
+oracles and the parser's network meet the same gate. `pytest -m sweep tests/sweeps/test_onnx_cases_sweep.py`.
 """
 
 import pytest
 from hypothesis import HealthCheck, assume, given, settings
 
+from helpers import acceptable
 from trt_cases.cases.sets import named
 from trt_cases.cases.strategies import onnx_cases
 from trt_cases.networks import trt_api
@@ -21,17 +22,13 @@ BACKENDS = ("onnxruntime", "onnx.reference", "simulated-onnx", "simulated-onnx-f
             "build-onnx", "build-onnx-fp16")
 
 
-def _acceptable(r) -> bool:
-    return (r.status in ("passed", "built") or (r.status == "skipped" and bool(r.reason))
-            or (r.status == "xfail" and (r.reason.startswith("finding: ") or "TensorRT-RTX 1.7" in r.reason)))
-
 
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_the_onnx_set(backend):
     if trt_api.load() is None and backend.startswith(("simulated-", "build-")):
         pytest.skip(trt_api.missing("onnx"))
     records, _ = run(named("onnx"), {backend: all_backends()[backend]}, xfails=known_mismatches.load())
-    bad = [f"{r.case}: {r.status} {r.reason}" for r in records if not _acceptable(r)]
+    bad = [f"{r.case}: {r.status} {r.reason}" for r in records if not acceptable(r)]
     assert not bad, "\n".join(bad)
     assert gate(records, allow_no_comparison=backend.startswith("build-"))[0] == 0
 
@@ -46,5 +43,5 @@ def test_drawn_onnx_cases(case):
     backends = all_backends()
     names = ("onnxruntime", "onnx.reference") + (("simulated-onnx",) if trt_api.load() is not None else ())
     records, _ = run([case], {name: backends[name] for name in names}, xfails=known_mismatches.load())
-    bad = [f"{r.backend}: {r.status} {r.reason}" for r in records if not _acceptable(r)]
+    bad = [f"{r.backend}: {r.status} {r.reason}" for r in records if not acceptable(r)]
     assert not bad, "\n".join(bad)

@@ -1,6 +1,6 @@
 """The ONNX export and its two runners: graph shape, gate order, and what each backend really does.
 
-The sweep of every case set against the reference lives in tests/test_oracles.py; here are the
+The sweep of every case set against the reference lives in tests/runners/test_oracles.py; here are the
 export's own contracts and the backend gaps the runners work around, each pinned by an experiment.
 """
 

@@ -1,4 +1,4 @@
-"""`reduce`: under each bug planted by `tests/test_mutations.py`, the smallest failing case is 1-minimal, still fails
+"""`reduce`: under each bug planted by `tests/executor/test_mutations.py`, the smallest failing case is 1-minimal, still fails
 the same way, keeps the feature the bug needs, and its bundle reproduces the failure.
 
 Every claim `reduce` makes is re-checked here through the run engine itself (`run.run`), not through
@@ -28,7 +28,7 @@ pytestmark = pytest.mark.trt_build
 if trt_api.load() is None:
     pytest.skip(trt_api.missing("loop"), allow_module_level=True)
 
-from tests import test_mutations as mutations  # noqa: E402
+from tests.executor import test_mutations as mutations  # noqa: E402
 
 BUGS = {bug.name: bug for bug in mutations.BUGS}
 # What each planted bug needs, as the minimal case must keep it (a bug that needs nothing is not listed).

@@ -7,14 +7,14 @@ TensorRT backend. The expected outputs of each reading come from the reference w
 changed; that a backend computes it is checked against the backend's own outputs, and that it is not
 the ONNX reading by the same comparison failing. A planted backend (onnxruntime on the node with
 `linear_before_reset` flipped) must fail with that reading named. `-m sweep`: the whole `onnx` set
-on every CPU backend (tests/test_onnx_cases_sweep.py).
+on every CPU backend (tests/sweeps/test_onnx_cases_sweep.py).
 """
 
 import dataclasses
 
 import numpy as np
 
-from helpers import specs
+from helpers import acceptable, specs
 from trt_cases.runners.base import Runner
 import pytest
 from hypothesis import given, settings
@@ -43,14 +43,6 @@ def _records(cases, names):
     return {(r.case, r.backend): r for r in records}
 
 
-def _acceptable(record) -> bool:
-    """Passed; skipped with a reason; or an expected failure that names a finding or a known mismatch."""
-    if record.status == "skipped":
-        return bool(record.reason)
-    if record.status == "xfail":
-        return record.reason.startswith("finding: ") or "TensorRT-RTX" in record.reason
-    return record.status == "passed"
-
 
 # A few of the set's cases: every op and direction, lengths, states, peepholes, lbr=1, bias absent, layout=1.
 SUBSET = [c for c in ONNX_SET if c.id in {
@@ -71,7 +63,7 @@ def test_subset_ids_are_in_the_set():
 @needs_trt
 def test_subset_on_the_cpu_backends():
     records = _records(SUBSET, ORACLES + ("simulated-onnx",))
-    bad = [f"{r.backend} {r.case}: {r.status} {r.reason}" for r in records.values() if not _acceptable(r)]
+    bad = [f"{r.backend} {r.case}: {r.status} {r.reason}" for r in records.values() if not acceptable(r)]
     assert not bad, "\n".join(bad)
     assert sum(r.status == "passed" for r in records.values()) >= 24  # it compared, mostly
     layout = next(c.id for c in SUBSET if c.layout)

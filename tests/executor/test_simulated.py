@@ -134,7 +134,7 @@ def test_typed_rounding_is_what_the_fp16_error_comes_from():
 def test_the_onnx_parsers_refusals_are_its_known_defects_and_skip_with_its_reason():
     """Where the installed parser refuses half RNN nodes, the ONNX runners skip with its reason (probed).
 
-    TensorRT-RTX 1.7's importers make FLOAT constants whatever the node's type (tests/test_trt_build_precision.py
+    TensorRT-RTX 1.7's importers make FLOAT constants whatever the node's type (tests/networks/test_trt_build_precision.py
     pins the defects): the sequence_lens mask's zero, and GRU's 1 of `1 - z` in bf16. Every other half model
     parses, so the refusals cannot hide a defect of the suite's own export.
     """

@@ -17,7 +17,7 @@ from trt_cases.results.inputs import materials_of, read_stored
 from trt_cases.run import run
 from trt_cases.runners.reference_runner import ReferenceRunner
 
-ROOT = pathlib.Path(__file__).resolve().parent.parent
+ROOT = pathlib.Path(__file__).resolve().parents[2]
 
 
 def test_stored_inputs_replay_the_reference(tmp_path, monkeypatch):

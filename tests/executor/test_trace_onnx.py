@@ -26,7 +26,7 @@ from trt_cases.executor.trace import node_reference_steps, trace  # noqa: E402
 from trt_cases.runners import trace_engine as trace_engine_module, trt_runner  # noqa: E402
 from trt_cases.runners.trace_engine import trace_engine  # noqa: E402
 from trt_cases.runners.trt_runner import TensorRTRunner  # noqa: E402
-from tests import test_mutations as mutations  # noqa: E402
+from tests.executor import test_mutations as mutations  # noqa: E402
 
 MODEL = "tests/models/torch_lstm.onnx"
 NODES = [OnnxCase("GRU", direction="bidirectional", sequence_lens="ragged", initial_h=True, seed=1),

@@ -11,7 +11,7 @@ from trt_cases import cli
 from trt_cases.cases.families import case_from_id
 from trt_cases.results import findings, known_mismatches
 
-DOC = pathlib.Path(__file__).resolve().parent.parent / "docs" / "findings.md"
+DOC = pathlib.Path(__file__).resolve().parents[2] / "docs" / "findings.md"
 ENTRIES = [(path.name, i, entry) for _, path in findings.SOURCES for i, entry in enumerate(known_mismatches.load(path))]
 
 

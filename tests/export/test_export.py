@@ -19,7 +19,7 @@ import pytest
 from trt_cases.cli import main
 from trt_cases.export import bundle, polygraphy_json
 
-ROOT = pathlib.Path(__file__).resolve().parent.parent
+ROOT = pathlib.Path(__file__).resolve().parents[2]
 IRNNV2 = "lstm-bi-skip-L2-H8-S5-E8-B2x3-lens-h0-c0-fp32-s17"
 ONNX_CASE = "onnx-gru-bi-H4-S5-N3-I6-lbr1-lens-h0-fp32-s3"
 HAS_POLYGRAPHY = importlib.util.find_spec("polygraphy") is not None
