@@ -21,7 +21,7 @@ import numpy as np
 
 from ..cases.families import case_from_json
 from ..cases.precision import abs_error
-from ..results.records import Record
+from ..results.records import Record, output_key, records_of
 from . import steps as shrinking
 
 FAILS = ("failed", "error", "xfail")  # with no known-mismatch list: a disagreement, an error, a known builder failure
@@ -133,7 +133,7 @@ def _attempt(case, backend: str, precision: str | None = None) -> tuple[Record, 
 
 def signature_of(record, outputs: dict) -> Signature | None:
     """How `record` (a `Record` or its dict) fails, from the outputs its run stored; None when it does not fail."""
-    r = record if isinstance(record, Record) else Record(**record)
+    r = record if isinstance(record, Record) else records_of({"records": [record]})[0]
     if r.status not in FAILS:
         return None
     if r.status == "error" or r.max_abs is None:
@@ -142,9 +142,9 @@ def signature_of(record, outputs: dict) -> Signature | None:
             detail = detail.split("; outputs not comparable")[0]
         return Signature(r.status, (), detail)
     failing = []
-    prefix = f"reference/{r.case}/"
+    prefix = output_key("reference", r.case, "")
     for name in [key[len(prefix):] for key in outputs if key.startswith(prefix)]:
-        expected, actual = outputs.get(f"reference/{r.case}/{name}"), outputs.get(f"{r.backend}/{r.case}/{name}")
+        expected, actual = outputs.get(output_key("reference", r.case, name)), outputs.get(output_key(r.backend, r.case, name))
         if expected is None or actual is None:
             continue
         error = abs_error(np.asarray(expected, dtype=np.float64), np.asarray(actual, dtype=np.float64))

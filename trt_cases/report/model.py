@@ -14,6 +14,8 @@ import zipfile
 
 import numpy as np
 
+from ..results.records import output_key
+
 ROW_AXES = ("op", "direction", "input_mode", "seq_lengths", "layer_count")
 # Looks, worst last: a cell of several records takes the worst look among them.
 RANK = ["none", "skipped", "built", "passed", "not-comparable", "xfail", "xpass", "failed", "error"]
@@ -141,7 +143,7 @@ def output_errors(record, outputs) -> list:
     """
     found = []
     for name in ("output", "hidden", "cell"):
-        key, ref = f"{record['backend']}/{record['case']}/{name}", f"reference/{record['case']}/{name}"
+        key, ref = output_key(record["backend"], record["case"], name), output_key("reference", record["case"], name)
         if outputs is None or key not in outputs or ref not in outputs:
             continue
         actual, expected = np.asarray(outputs[key], dtype=float), np.asarray(outputs[ref], dtype=float)
