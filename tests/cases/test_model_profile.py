@@ -199,7 +199,7 @@ def test_pytest_onnx_model_refuses_a_partial_profile_as_a_usage_error():
     from trt_cases.pytest_plugin import options
 
     given = {"--onnx-model": [MODEL], "--onnx-shape": [], "--onnx-inputs": "", "--onnx-min-shapes": ["x=1x1x8"],
-             "--onnx-opt-shapes": ["x=2x5x8"], "--onnx-max-shapes": []}
+             "--onnx-opt-shapes": ["x=2x5x8"], "--onnx-max-shapes": [], "--stream-chunk": None}
 
     class Config:
         def getoption(self, name, default=None):
