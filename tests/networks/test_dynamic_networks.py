@@ -237,7 +237,7 @@ def test_every_structure_builds_dynamic(case, path, precision):
         with pytest.raises(RuntimeError, match=defect["message"]):
             build_network(case, path, precision=precision, dynamic=True)
         pytest.xfail(f"{RT.label} ONNX parser: {defect['reason']}")  # still red when the defect goes away
-    known = known_mismatches.find_build_failure(f"build-{path}", case, known_mismatches.environment())
+    known = known_mismatches.find_build_failure(f"build-{path}", case, known_mismatches.versions())
     net = build_network(case, path, precision=precision, dynamic=True)
     if known and known.get("where", {}).get("dynamic"):
         with pytest.raises(BuildError, match=re.escape(known["error"])):
