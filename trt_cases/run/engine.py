@@ -135,7 +135,7 @@ def run(cases, backends: dict[str, BackendSpec], *, xfails=(), progress=None, on
                         on_record(record, added)
                     if progress:
                         progress.update(record.status)
-                if engine_counts is not None and not isinstance(runner, Exception) and runner.engine_counts:
+                if engine_counts is not None and not isinstance(runner, Exception) and any(runner.engine_counts.values()):
                     engine_counts[spec.name] = dict(runner.engine_counts)
     finally:
         if progress:
