@@ -75,7 +75,7 @@ def summary_lines(summary) -> list[str]:
     compared = {backend: total for backend, _, _, total in summary["counts"]}
     lines += [f"engines  {backend}: " + ", ".join(f"{n} {name.replace('_', ' ')}" for name, n in counts.items())
               + f" for {compared.get(backend, 0)} comparisons"
-              for backend, counts in summary.get("engines", {}).items() if counts]
+              for backend, counts in summary.get("engines", {}).items() if any(counts.values())]
     return lines
 
 
