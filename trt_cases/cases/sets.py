@@ -180,8 +180,8 @@ def dynamic() -> list[Case]:
 
 
 def dynamic_small() -> list[Case]:
-    """The default run's few dynamic engines: a ragged bidirectional LSTM stack with states, a GRU with two batch
-    dims (each at all its run shapes)."""
+    """The default run's few dynamic engines: a bidirectional LSTM with an initial hidden state and a two-layer
+    unidirectional GRU, each at all its run shapes."""
     chosen = [c for c in dynamic_structures() if (c.op, c.direction) in (("LSTM", "BIDIRECTION"), ("GRU", "UNIDIRECTION"))]
     return [case for structure in chosen[:1] + chosen[-1:] for case in engine_cases(structure)]
 
