@@ -5,7 +5,7 @@ The profile's bad input (each kind, its exact one-line message); the ONNX export
 onnxruntime (independent of the builders here) at every run shape of a case, against the float64 reference
 on that shape's data; each path's dynamic network (its inputs' dims), built to a plan with the installed
 builder (TensorRT-RTX in CI); the engine-structure key (equal keys: the same network, one engine for both
-cases). A sweep builds every structure, path and precision; a known builder failure or ONNX parser defect
+cases). A sweep builds every structure of the `dynamic` set on every path and precision; a known builder failure or ONNX parser defect
 (the same as for static networks: none is new with dynamic shapes) must fail with its words.
 """
 
@@ -17,6 +17,7 @@ import onnxruntime
 import pytest
 
 from trt_cases.cases.case import Case
+from trt_cases.cases.sets import dynamic_structures
 from trt_cases.cases.profile import OptimizationProfile
 from trt_cases.cases.dynamic import (case_at, dynamic_inputs, feed_shapes, materials_at,
                                      profile_for, run_shapes)
@@ -212,11 +213,7 @@ def test_engine_cache_key_includes_the_profile():
 
 # Every structure, path and precision builds dynamic, or fails as a listed known builder failure.
 
-SWEEP = [Case(op, direction=direction, input_mode=mode, layer_count=layers, hidden_size=4, data_length=4,
-              batch_dims=batch, max_seq_length=3, seq_lengths=extras, hidden_state=extras,
-              cell_state=extras and op == "LSTM")
-         for op in ("RELU", "TANH", "LSTM", "GRU") for direction in ("UNIDIRECTION", "BIDIRECTION")
-         for mode in ("LINEAR", "SKIP") for layers, batch, extras in ((1, (2,), False), (2, (2, 3), True))]
+SWEEP = dynamic_structures()  # the dynamic set's 16 engines: every op, direction and input mode, stacks, lengths, states
 
 
 @pytest.mark.sweep
