@@ -49,8 +49,9 @@ KNOWN_PARSER_DEFECTS = (
 
 
 def parser_defect(case, path, precision):
-    """The known parser defect that stops `case`'s `precision` ONNX network here, or None."""
-    if path != "onnx":
+    """The known parser defect that stops `case`'s `precision` ONNX network here, or None (the defects are the
+    half-precision networks' float32 constants: an fp32 network has none)."""
+    if path != "onnx" or precision not in HALF_PRECISIONS:
         return None
     for defect in KNOWN_PARSER_DEFECTS:
         if RT.label.startswith(defect["tensorrt"]) and defect["applies"](case, precision):
