@@ -38,7 +38,7 @@ class BuildCheckRunner(Runner):
         self.build_seconds = 0.0
         self.engines_built = 0
         self._built = set()  # the engine keys built so far: a dynamic engine is built once for all its run shapes
-        self.share_engines, self._shared = share_engines, {}  # case id -> `engine_plan.SharedEngine`
+        self.share_engines, self._shared = share_engines, engine_plan.Planned(share_engines)
         self._network = Probed()  # the network of the last ONNX-operator case parsed in `unsupported`
 
     def prepare(self, case: Case) -> str | None:
@@ -59,24 +59,23 @@ class BuildCheckRunner(Runner):
 
     def plan(self, cases) -> None:
         """With `share_engines`, the shared engines of `cases` (`engine_plan`): the ones `tensorrt-loop-*` builds."""
-        if self.share_engines:
-            self._shared = engine_plan.plan(cases, self.path, self.network_precision, "strong")
+        self._shared.plan(cases, self.path, self.network_precision, "strong")
 
     def engine_key(self, case) -> str:
         """The plan `case` is built into: its shared engine's key, or path, precision and the case it is built from
         (for a dynamic case, the case at its profile's opt shape: one plan for every run shape)."""
-        if case.id in self._shared:
-            return self._shared[case.id].key
+        shared = self._shared.get(case)
+        if shared is not None:
+            return shared.key
         return f"{self.path}:{self.network_precision}:network:{case.engine_case.id}"
 
     def run_shape(self, case) -> dict | None:
-        shared = self._shared.get(case.id)
-        return case.run_shape if shared is None else engine_plan.run_shape(case)
+        return self._shared.run_shape(case)
 
     def infer(self, case: Case, materials=None):
         """Build the case's network and plan (a dynamic case's once per engine); raise if it fails or its outputs
         differ from the reference's (a dynamic network's -1 dims match any extent)."""
-        key, shared = self.engine_key(case), self._shared.get(case.id)
+        key, shared = self.engine_key(case), self._shared.get(case)
         if (case.profile is not None or shared) and key in self._built:
             return Built(0.0, key)
         built = shared.case if shared else case.engine_case

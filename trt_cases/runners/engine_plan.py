@@ -96,5 +96,25 @@ def run_shape(case: Case) -> dict:
     return dataclasses.replace(full, profile=profile_for(full)).run_shape
 
 
+class Planned:
+    """A runner's shared engines, by case id: empty unless it shares engines (`enabled`) and was told its cases. The
+    one bookkeeping `tensorrt-loop-*`, `build-loop*` and `simulated-loop*` keep, so they plan alike."""
+
+    def __init__(self, enabled: bool):
+        self.enabled, self.by_case = enabled, {}
+
+    def plan(self, cases, path: str, precision: str, typing: str, io: str = "network") -> None:
+        if self.enabled:
+            self.by_case = plan(cases, path, precision, typing, io)
+
+    def get(self, case) -> SharedEngine | None:
+        """The shared engine that runs `case`, or None (it runs on its own engine)."""
+        return self.by_case.get(case.id)
+
+    def run_shape(self, case) -> dict | None:
+        """The dims `case` runs at: on its shared engine every input's, else the case's own (None when static)."""
+        return run_shape(case) if case.id in self.by_case else case.run_shape
+
+
 def _compact(profile: OptimizationProfile) -> str:
     return "-".join("x".join(map(str, dims[:-1])) for dims in profile["input"])

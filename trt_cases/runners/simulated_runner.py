@@ -54,7 +54,7 @@ class SimulatedRunner(Runner):
         self.rounding = "none" if precision is None else "network"
         self._network = Probed()  # the network of the last ONNX-operator case parsed in `prepare`
         self._dynamic = Probed()  # the dynamic network of the last engine key run
-        self.share_engines, self._shared = share_engines, {}  # case id -> `engine_plan.SharedEngine`
+        self.share_engines, self._shared = share_engines, engine_plan.Planned(share_engines)
         self.precision = "float64" if precision is None else PRECISIONS[precision]
         self.name = f"simulated-{path}" + ("" if precision is None else f"-{precision}") + \
             ("-autocast" if io == "float32" else "")
@@ -88,18 +88,18 @@ class SimulatedRunner(Runner):
 
     def plan(self, cases) -> None:
         """With `share_engines`, the shared engines of `cases` (`engine_plan`), as `tensorrt-loop-*` runs them."""
-        if self.share_engines:
-            self._shared = engine_plan.plan(cases, self.path, self.network_precision or "fp32", "strong", self.io)
+        self._shared.plan(cases, self.path, self.network_precision or "fp32", "strong", self.io)
 
     def engine_key(self, case) -> str:
         """The network that runs `case`: its shared engine's key, or path, precision, I/O form and the case it is
         built from (for a dynamic case, the case at its profile's opt shape: one network for every run shape)."""
-        if case.id in self._shared:
-            return self._shared[case.id].key
+        shared = self._shared.get(case)
+        if shared is not None:
+            return shared.key
         return f"{self.path}:{self.network_precision or 'fp32'}:{self.io}:{case.engine_case.id}"
 
     def run_shape(self, case) -> dict | None:
-        return engine_plan.run_shape(case) if case.id in self._shared else case.run_shape
+        return self._shared.run_shape(case)
 
     def infer(self, case: Case, materials=None):
         """The simulated outputs of `case`'s network, as float64 arrays in IRNNv2Layer layout (an `OnnxCase`'s:
@@ -108,7 +108,7 @@ class SimulatedRunner(Runner):
         from ..executor import execute
         from ..networks.build import build_network, network_feeds
 
-        shared = self._shared.get(case.id)
+        shared = self._shared.get(case)
         if shared or case.profile is not None:
             net = self._dynamic_network(case)
             m = case.materialise() if materials is None else materials
@@ -138,7 +138,7 @@ class SimulatedRunner(Runner):
         """The dynamic network of `case`'s engine, kept while its cases run (they come one engine at a time)."""
         from ..networks.build import build_network
 
-        key, shared, precision = self.engine_key(case), self._shared.get(case.id), self.network_precision or "fp32"
+        key, shared, precision = self.engine_key(case), self._shared.get(case), self.network_precision or "fp32"
         if self._dynamic.case != key:
             self._dynamic.keep(key, engine_plan.network(shared, self.path, precision, self.io) if shared else
                                build_network(case.engine_case, self.path, precision=precision, io=self.io,

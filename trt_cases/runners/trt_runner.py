@@ -122,7 +122,7 @@ class TensorRTRunner(Runner):
         self.optimization_level = (optimization_level_of(os.environ.get(OPT_LEVEL_ENV), OPT_LEVEL_ENV)
                                    if builder_optimization_level is None else optimization_level_of(builder_optimization_level))
         self.path, self.engine_precision, self.weights_as_inputs = path, precision, weights_as_inputs
-        self.share_engines, self._shared = share_engines, {}  # case id -> `engine_plan.SharedEngine` (after `plan`)
+        self.share_engines, self._shared = share_engines, engine_plan.Planned(share_engines)
         self.precision = PRECISIONS[precision]
         rt = trt_api.load()
         self.requested_typing = requested
@@ -187,7 +187,7 @@ class TensorRTRunner(Runner):
     def plan(self, cases) -> None:
         """With `share_engines`, the shared engines of `cases` (`engine_plan`), exactly as `build-loop*` plans them."""
         if self.share_engines:
-            self._shared = engine_plan.plan(cases, self.path, self.network_precision, self.typing, self.io)
+            self._shared.plan(cases, self.path, self.network_precision, self.typing, self.io)
             self._kept_feeds.clear()  # a case now planned onto a shared engine is fed that engine's inputs
 
     def engine_fields(self, case: Case) -> dict:
@@ -196,7 +196,7 @@ class TensorRTRunner(Runner):
         for every run shape); a static engine's fields have no profile."""
         rt = trt_api.load()
         capability = self._compute_capability or compute_capability()
-        shared, built = self._shared.get(case.id), case.engine_case
+        shared, built = self._shared.get(case), case.engine_case
         fields = {"tensorrt": rt.label, "compute_capability": list(capability), "path": self.path,
                   "precision": self.engine_precision, "typing": self.typing, "io": self.io,
                   "builder_optimization_level": self.optimization_level,
@@ -213,11 +213,11 @@ class TensorRTRunner(Runner):
         return cache_key(self.engine_fields(case))
 
     def run_shape(self, case) -> dict | None:
-        return engine_plan.run_shape(case) if case.id in self._shared else case.run_shape
+        return self._shared.run_shape(case)
 
     def profile(self, case: Case):
         """The optimization profile of the engine that runs `case` (None: a static engine)."""
-        shared = self._shared.get(case.id)
+        shared = self._shared.get(case)
         return shared.profile if shared is not None else case.profile
 
     def network(self, case: Case, materials=None):
@@ -235,7 +235,7 @@ class TensorRTRunner(Runner):
 
     def engine_network(self, case: Case):
         """The network the engine that runs `case` is built from: its shared engine's, or its own (`network`)."""
-        shared = self._shared.get(case.id)
+        shared = self._shared.get(case)
         if shared is None:
             return self.network(case)
         return self._checked(engine_plan.network(shared, self.path, self.network_precision, self.io,
@@ -301,7 +301,7 @@ class TensorRTRunner(Runner):
     def feeds(self, case: Case, materials=None) -> dict:
         """What the engine that runs `case` is fed (on `materials` if given): on a shared engine its data with every
         input explicit and its weights; on a dynamic constant-weight engine its data at its run shape."""
-        shared = self._shared.get(case.id)
+        shared = self._shared.get(case)
         if shared is not None:
             return engine_plan.feeds(case, self.path, self.network_precision, self.io, materials,
                                      strongly_typed=self.typing == "strong")
