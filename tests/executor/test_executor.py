@@ -33,7 +33,7 @@ onnxruntime = pytest.importorskip("onnxruntime")
 
 from onnx import TensorProto, helper, numpy_helper  # noqa: E402
 
-from trt_cases.networks.engine import CapturingLogger  # noqa: E402
+from trt_cases.networks.trt_api import CapturingLogger  # noqa: E402
 from trt_cases.executor import CLASSES, execute  # noqa: E402
 from trt_cases.runners.onnx_runners import run_onnxruntime  # noqa: E402
 

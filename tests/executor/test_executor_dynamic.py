@@ -36,7 +36,7 @@ from trt_cases.cases.dynamic import case_at, materials_at, run_shapes
 from trt_cases.executor import execute
 from trt_cases.networks import trt_api
 from trt_cases.networks.build import build_network
-from trt_cases.networks.engine import CapturingLogger
+from trt_cases.networks.trt_api import CapturingLogger
 from trt_cases.networks.onnx_export import feeds as export_feeds
 
 pytestmark = pytest.mark.trt_build

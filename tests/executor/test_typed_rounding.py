@@ -82,7 +82,7 @@ if RT is None:
     pytest.skip(trt_api.missing("loop"), allow_module_level=True)
 trt = RT.module
 
-from trt_cases.networks.engine import CapturingLogger  # noqa: E402
+from trt_cases.networks.trt_api import CapturingLogger  # noqa: E402
 from trt_cases.executor import execute  # noqa: E402
 
 TYPES = {"float16": (trt.DataType.HALF, torch.float16), "bfloat16": (trt.DataType.BF16, torch.bfloat16)}

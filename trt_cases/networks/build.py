@@ -150,7 +150,7 @@ def _new_network(path, weights_as_inputs, precision, io, strongly_typed):
         raise PathUnavailable(reason)
     if weights_as_inputs and path != "loop":
         raise ValueError(f"weights_as_inputs is for the loop path only; the {path} path takes weights as constants")
-    from .engine import CapturingLogger
+    from .trt_api import CapturingLogger
 
     trt = trt_api.load().module
     logger = CapturingLogger(trt)

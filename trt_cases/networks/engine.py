@@ -19,7 +19,6 @@ import time
 import warnings
 
 from . import profiles, trt_api
-from .trt_api import CapturingLogger  # noqa: F401  (re-exported: its home is trt_api, whose builder probe logs with it)
 
 
 class BuildError(RuntimeError):
