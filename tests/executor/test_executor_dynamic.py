@@ -32,7 +32,8 @@ from reference.onnx_rnn import onnx_rnn
 from trt_cases.cases.case import Case
 from trt_cases.cases.precision import TOLERANCE
 from trt_cases.cases.profile import OptimizationProfile
-from trt_cases.cases.dynamic import case_at, materials_at, run_shapes
+from trt_cases.cases.case import materials_at
+from trt_cases.cases.dynamic import case_at, run_shapes
 from trt_cases.executor import execute
 from trt_cases.networks import trt_api
 from trt_cases.networks.build import build_network

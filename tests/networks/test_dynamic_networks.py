@@ -19,8 +19,8 @@ import pytest
 from trt_cases.cases.case import Case
 from trt_cases.cases.sets import dynamic_structures
 from trt_cases.cases.profile import OptimizationProfile
-from trt_cases.cases.dynamic import (case_at, dynamic_inputs, feed_shapes, materials_at,
-                                     profile_for, run_shapes)
+from trt_cases.cases.case import materials_at
+from trt_cases.cases.dynamic import case_at, dynamic_inputs, feed_shapes, profile_for, run_shapes
 from trt_cases.networks import profiles, trt_api
 from trt_cases.networks.engine_cache import cache_key, engine_structure, with_profile
 from trt_cases.networks.onnx_export import export, feeds

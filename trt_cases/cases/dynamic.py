@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 
-from .case import Case, materials_at  # noqa: F401  (materials_at: same weights, new data at a run shape)
+from .case import Case
 from .profile import OptimizationProfile
 
 
