@@ -3,11 +3,13 @@ as `rnn_v2`. The argument reading (attribute defaults, activation lists) lives i
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 from .cells import Cell
 from .onnx_attributes import GATE_COUNT, activation_functions, check_attributes, check_inputs
-from .scan import run_direction
+from .scan import run_direction, run_layer
 
 # ONNX stacks the LSTM gates i, o, f, c; the core (enums.GATES) runs i, f, c, o. GRU (z, r, h) and RNN agree.
 TO_CORE_ORDER = {"RNN": (0,), "GRU": (0, 1, 2), "LSTM": (0, 2, 3, 1)}
@@ -67,19 +69,23 @@ def onnx_rnn(op, X, W, R, B=None, sequence_lens=None, initial_h=None, initial_c=
     if P is not None:
         P = P.astype(dtype)
 
-    Y = np.empty((S, D, N, H), dtype=dtype)
     Y_h, Y_c = np.empty((D, N, H), dtype=dtype), np.empty((D, N, H), dtype=dtype)
-    projection = np.empty(S * N * G * H, dtype=dtype)
+    features = np.ascontiguousarray(X.transpose(2, 0, 1)).transpose(1, 0, 2)  # (S, I, N) view of (I, S, N): `scan`
+    sequences = np.empty((D, H, S, N), dtype=dtype)  # feature-major, as `scan` writes it
+    directions = []
+    for d in range(D):
+        f, g, h = (functions[d] + (None, None))[:3]
+        cell = Cell(f=f, g=g or Cell.g, h=h or Cell.h, clip=clip,
+                    clip_cell_state=clip_reading == "wording",
+                    P=None if P is None else tuple(np.split(P[d], 3)),
+                    input_forget=bool(input_forget), linear_before_reset=bool(linear_before_reset))
+        directions.append(functools.partial(
+            run_direction, op, cell, features, W[d][order], R[d][order], B[d][:G * H][order], B[d][G * H:][order],
+            h0[d].T, c0[d].T, lengths, reverse=reverse_only or d == 1, out=sequences[d].transpose(1, 0, 2)))
     with np.errstate(all="ignore"):  # NaN and Inf in data propagate as arithmetic does
-        for d in range(D):
-            f, g, h = (functions[d] + (None, None))[:3]
-            cell = Cell(f=f, g=g or Cell.g, h=h or Cell.h, clip=clip,
-                        clip_cell_state=clip_reading == "wording",
-                        P=None if P is None else tuple(np.split(P[d], 3)),
-                        input_forget=bool(input_forget), linear_before_reset=bool(linear_before_reset))
-            _, Y_h[d], Y_c[d] = run_direction(op, cell, X, W[d][order], R[d][order], B[d][:G * H][order],
-                                              B[d][G * H:][order], h0[d], c0[d], lengths,
-                                              reverse=reverse_only or d == 1, out=Y[:, d], projection=projection)
+        for d, (_, state_h, state_c) in enumerate(run_layer(directions, S * G * H * N)):
+            Y_h[d], Y_c[d] = state_h.T, state_c.T
+    Y = np.ascontiguousarray(sequences.transpose(2, 0, 3, 1))
     if layout == 1:
         Y, Y_h, Y_c = Y.transpose(2, 0, 1, 3), Y_h.transpose(1, 0, 2), Y_c.transpose(1, 0, 2)
     return (Y, Y_h, Y_c) if op == "LSTM" else (Y, Y_h)

@@ -17,7 +17,7 @@ import numpy as np
 from . import validate
 from .cells import TRT_CELL, TRT_RELU, TRT_TANH, gru_step, lstm_step, rnn_step
 from .enums import GATES, RNNDirection, RNNInputMode, RNNOperation
-from .scan import run_direction
+from .scan import run_direction, run_layer
 
 # Each TensorRT operation is an ONNX operator with its cell: TensorRT's cells are the ONNX ones with
 # default activations, no clip, no peepholes, and GRU's linear_before_reset=1 (`cells.Cell()`).
@@ -127,18 +127,19 @@ def rnn_v2(x, op, layer_count, hidden_size, weights, biases, *, max_seq_length=N
 
 def _run(op, x, layers, h0, c0, lengths, K):
     """Stack the layers; `x` is `(S, N, E)` (a view of the batch-major input). Returns output `(N, S, K*H)`
-    and the final states; every layer's output is stored batch-major, as TensorRT lays it out."""
+    (batch-major, as TensorRT lays it out) and the final states. The scan is feature-major (`scan`): the input
+    is copied once to `(E, S, N)` and each layer's output is stored `(K*H, S, N)`, which is the next layer's
+    input as it is; the last one is turned batch-major once."""
     onnx_op, cell_kind = CELLS[op]
     hidden, cell = np.empty_like(h0), np.empty_like(c0)
     S, N, H = x.shape[0], x.shape[1], h0.shape[-1]
-    projection = np.empty(S * N * layers[0].R.shape[0], dtype=h0.dtype)
+    x = np.ascontiguousarray(x.transpose(2, 0, 1))  # (E, S, N)
     for layer in range(len(layers) // K):
-        output = np.empty((N, S, K * H), dtype=h0.dtype).transpose(1, 0, 2)
-        for direction in range(K):
-            index = K * layer + direction
-            p = layers[index]
-            _, hidden[:, index], cell[:, index] = run_direction(
-                onnx_op, cell_kind, x, p.W, p.R, p.Wb, p.Rb, h0[:, index], c0[:, index], lengths,
-                reverse=direction == 1, out=output[:, :, direction * H:(direction + 1) * H], projection=projection)
+        output = np.empty((K * H, S, N), dtype=h0.dtype)
+        directions = [functools.partial(run_direction, onnx_op, cell_kind, x.transpose(1, 0, 2), *layers[K * layer + d],
+                                        h0[:, K * layer + d].T, c0[:, K * layer + d].T, lengths, reverse=d == 1,
+                                        out=output[d * H:(d + 1) * H].transpose(1, 0, 2)) for d in range(K)]
+        for d, (_, h, c) in enumerate(run_layer(directions, S * N * layers[0].R.shape[0])):
+            hidden[:, K * layer + d], cell[:, K * layer + d] = h.T, c.T
         x = output
-    return x.transpose(1, 0, 2), hidden, cell
+    return np.ascontiguousarray(x.transpose(2, 1, 0)), hidden, cell

@@ -279,7 +279,7 @@ def reference_steps(case: Case, materials=None) -> dict:
     layers = stack_parameters(m.weights, m.biases, op=op, layer_count=L, hidden_size=H, data_length=case.data_length,
                               direction=RNNDirection[case.direction], input_mode=RNNInputMode[case.input_mode])
     N = int(np.prod(case.batch_dims, dtype=np.int64))
-    x = m.input.reshape(N, S, case.data_length).transpose(1, 0, 2)
+    x = m.input.reshape(N, S, case.data_length).transpose(1, 2, 0)  # feature-major (S, E, N), as the scan runs
     lengths = None if m.seq_lengths is None else m.seq_lengths.reshape(N)
     h0, c0 = (np.zeros((N, L * K, H)) if v is None else v.reshape(N, L * K, H) for v in (m.hidden_state, m.cell_state))
     steps = {}
@@ -291,42 +291,46 @@ def reference_steps(case: Case, materials=None) -> dict:
                 xw, Rb = input_contribution("GRU" if op is RNNOperation.GRU else "RNN", x, p.W, p.R, p.Wb, p.Rb)
                 p = p._replace(Rb=Rb)  # the reference's arithmetic: for RNN and LSTM the step adds Wb + Rb
                 calls = []
-                out, h, c = scan(_recording(STEPS[op], calls), xw, h0[:, K * layer + d], c0[:, K * layer + d],
+                out, h, c = scan(_recording(STEPS[op], calls), xw, h0[:, K * layer + d].T, c0[:, K * layer + d].T,
                                  p.R, p.Rb, lengths, reverse=d == 1)
-                steps[(layer, d)] = {**_per_step(op, calls, h, c, p), "sequence": out, "final h": h, "final c": c}
+                steps[(layer, d)] = {**_per_step(op, calls, h, c, p), "sequence": out.transpose(0, 2, 1),
+                                     "final h": h.T, "final c": c.T}
                 halves.append(out)
-            x = np.concatenate(halves, axis=-1)
+            x = np.concatenate(halves, axis=1)
     return steps
 
 
 def _recording(step, calls):
-    """`step`, recording the arguments (xw_t, h, c) of every call in `calls`."""
-    def recorded(xw_t, h, c, R, Rb):
-        calls.append((xw_t, h, c))
-        return step(xw_t, h, c, R, Rb)
+    """`step`, recording the arguments (xw_t, h, c) of every call in `calls` (copies: the scan reuses its
+    state buffers)."""
+    def recorded(xw_t, h, c, R, Rb, **buffers):
+        calls.append((xw_t, h.copy(), c.copy()))
+        return step(xw_t, h, c, R, Rb, **buffers)
     return recorded
 
 
 def _per_step(op, calls, h_last, c_last, p):
-    """Gates from each call's arguments; the state after call k is the state call k+1 received."""
+    """Gates from each call's arguments; the state after call k is the state call k+1 received. The scan's
+    values are feature-major `(H, N)`; the records are `(steps, N, H)`."""
     gates = [gate_values(op, xw_t, h, p.R, p.Rb) for xw_t, h, _ in calls]
-    record = {f"gate.{gate.name}": np.stack([g[k] for g in gates]) for k, gate in enumerate(GATES[op])}
-    record["h"] = np.stack([h for _, h, _ in calls[1:]] + [h_last])
+    record = {f"gate.{gate.name}": np.stack([g[k].T for g in gates]) for k, gate in enumerate(GATES[op])}
+    record["h"] = np.stack([h.T for _, h, _ in calls[1:]] + [h_last.T])
     if op is RNNOperation.LSTM:
-        record["c"] = np.stack([c for _, _, c in calls[1:]] + [c_last])
+        record["c"] = np.stack([c.T for _, _, c in calls[1:]] + [c_last.T])
     return record
 
 
 def gate_values(op, xw_t, h, R, Rb):
-    """Each gate's pre-activation at one step, in `GATES[op]` order (the equations of `reference.cells`)."""
+    """Each gate's pre-activation `(H, N)` at one step, in `GATES[op]` order (the equations of `reference.cells`,
+    feature-major as they run: `xw_t` `(G*H, N)`, `h` `(H, N)`, `Rb` `(G*H, N)` or None)."""
     from reference.cells import sigmoid
 
     if op is RNNOperation.GRU:
-        xz, xr, xh = np.split(xw_t, 3, axis=-1)
-        hz, hr, hh = np.split(h @ R.T + Rb, 3, axis=-1)
+        xz, xr, xh = np.split(xw_t, 3, axis=0)
+        hz, hr, hh = np.split(R @ h + Rb, 3, axis=0)
         return xz + hz, xr + hr, xh + sigmoid(xr + hr) * hh
-    a = xw_t + h @ R.T
-    return np.split(a if Rb is None else a + Rb, len(GATES[op]), axis=-1)  # Rb None: already in xw_t
+    a = xw_t + R @ h
+    return np.split(a if Rb is None else a + Rb, len(GATES[op]), axis=0)  # Rb None: already in xw_t
 
 
 # --- comparing ----------------------------------------------------------------------------------------
