@@ -9,10 +9,11 @@ reference's time several-fold and leaves PyTorch's alone.
 
     python benchmarks/reference_speed.py [--repeat 5] [--threads N]
 
-`--threads N` runs both NumPy's OpenBLAS and torch on N threads (OpenBLAS set through ctypes). On a
-machine shared with other work, one thread each is the steadier comparison: OpenBLAS's threads wait
-for each other on every one of the 512 small per-step products, and lose far more than torch's
-OpenMP when the cores are oversubscribed. What was changed for the target and measured: reference_speed_notes.md.
+`--threads N` runs both NumPy's OpenBLAS and torch on N threads (OpenBLAS set through ctypes). With N >= 2
+the reference runs a bidirectional layer's two directions at once on two threads, BLAS held to one thread
+each (`reference.scan.run_layer`); with N = 1 it uses one core. On a machine shared with other work, one
+thread each is the steadier comparison: both lose far more when the cores are oversubscribed. What was
+changed for the target and measured: reference_speed_notes.md.
 """
 
 import argparse
