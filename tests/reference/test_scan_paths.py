@@ -1,7 +1,8 @@
-"""The reference's speed paths against PyTorch: the projection chunk by chunk, and a layer's two directions on
-two threads. The small cases of the sets take neither path by default (one chunk, one thread), so these tests
-force each on cases with lengths, states, several layers and huge pre-activations, and compare with
-torch.nn.RNN/GRU/LSTM in float64 (`torch-cpu-float64`) at the tolerances of every other oracle test.
+"""The reference's speed paths against independent implementations: the projection chunk by chunk, and a layer's
+two directions on two threads. The small cases of the sets take neither path by default (one chunk, one thread),
+so these tests force each on cases with lengths, states, several layers and huge pre-activations, and compare
+with torch.nn.RNN/GRU/LSTM in float64 (`torch-cpu-float64`; skipped, saying so, without torch), onnxruntime and
+onnx.reference at the tolerances of every other oracle test.
 """
 
 import sys
@@ -14,12 +15,12 @@ from reference import onnx_rnn, scan
 from trt_cases.cases.sets import named
 from trt_cases.runners.registry import backend
 
-pytest.importorskip("torch")
-
 BIDIRECTIONAL = [case for case in named("edge") if case.direction == "BIDIRECTION" and case.max_seq_length >= 4]
 # less the nodes onnxruntime reads otherwise (docs/findings.md): LSTM clip, Affine and ThresholdedRelu defaults
 ONNX_BIDIRECTIONAL = [case for case in named("onnx") if case.direction == "bidirectional"
                       and not (case.op == "LSTM" and case.clip) and not {"Affine", "ThresholdedRelu"} & set(case.activations or ())]
+
+
 def oracle(case):
     """PyTorch for IRNNv2 cases; onnxruntime for ONNX nodes, onnx.reference for layout 1 (onnxruntime refuses it)."""
     if type(case).__name__ == "Case":
