@@ -27,7 +27,7 @@ def scan(step, xw, h, c, R, Rb, lengths=None, reverse=False, out=None, work=None
     """Run `step` over `xw` `(S, G*H, N)` from the states `h`, `c` `(H, N)`; return outputs `(S, H, N)`
     (written into `out` if given) and the final `(h, c)`. `work`, a `(2, G, H, N)` buffer, is made if not
     given. Without lengths each step writes its `h` straight into `out[t]` and its `c` into one of two
-    alternating buffers (`cells`); with lengths the held states are masked in."""
+    alternating buffers (`states`); with lengths the held states are masked in."""
     S = xw.shape[0]
     if out is None:
         out = np.empty((S,) + h.shape, dtype=h.dtype)
